@@ -1,0 +1,82 @@
+# Stable interface (see ../shared/ARCHITECTURE.md): setup, run, test, render, bench. Everything else is a helper.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+PY := .venv/bin/python
+CHECKOV := .venv-tools/checkov/bin/checkov
+STACK ?= dev
+CLOUD ?=
+PYTEST_ARGS ?=
+RUN_ARGS ?=
+BENCH_ARGS ?=
+BASE ?= build/render-base
+
+.PHONY: help setup test test-fast lint fmt typecheck render render-all run bench config-docs services clean images-lint policy render-diff
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python 3.11 --compile-bytecode  # the machine sets PYTHONDONTWRITEBYTECODE: precompile once, or every render recompiles pulumi_aws
+	touch $@
+
+$(CHECKOV): tools/checkov.lock | $(UV)
+	$(UV) venv --quiet --allow-existing --python 3.11 .venv-tools/checkov
+	$(UV) pip install --quiet --python .venv-tools/checkov/bin/python --require-hashes -r tools/checkov.lock
+	touch $@
+
+setup: .venv/.synced $(CHECKOV) ## create .venv (uv, from the lock) and the checkov tool env
+
+services: ## start Postgres and Redis on 127.0.0.1 when they are not running
+	scripts/ensure-services.sh
+
+lint: setup ## ruff (lint + format check) and pyright on infra/, stacks/, app/
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/pyright
+
+fmt: setup ## apply ruff's fixes and formatting
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+test: setup services lint ## the whole suite: lint, type check, infra render checks, app, e2e, browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup services ## pytest without lint, for the edit-test loop
+	$(PY) -m pytest -x -q $(PYTEST_ARGS)
+
+render: setup ## offline render: make render STACK=dev [CLOUD=aws|gcp] -> build/render/<stack>[-<cloud>]/
+	$(PY) -m stacks.render --stack $(STACK) $(if $(CLOUD),--cloud $(CLOUD))
+
+render-all: setup ## render dev and prod on both clouds
+	for stack in dev prod; do for cloud in aws gcp; do $(PY) -m stacks.render --stack $$stack --cloud $$cloud; done; done
+
+run: setup ## every service + the engine simulators locally (SQLite, in-memory limits unless DATABASE_URL/REDIS_URL; VLLM_BASE_URL for a real vLLM); Ctrl-C stops
+	$(PY) -m app.devrun $(RUN_ARGS)
+
+bench: setup services ## overhead benchmark: engine direct vs the full customer path on Postgres + Redis -> build/bench/
+	$(PY) -m bench.overhead $(BENCH_ARGS)
+
+config-docs: setup ## regenerate Pulumi.yaml's config block and the README key table from stacks/config
+	$(PY) -m stacks.config.project_file --write
+
+images-lint: setup ## hadolint + checkov on images/ (the service image; no Docker engine needed)
+	.venv/bin/hadolint --config images/.hadolint.yaml images/*.Dockerfile
+	$(CHECKOV) --framework dockerfile --skip-download --quiet --compact $(addprefix -f ,$(wildcard images/*.Dockerfile))
+
+policy: setup ## the CrossGuard pack's rules over every render and planted resources, and the pack over gRPC
+	$(PY) -m pytest -q tests/infra/test_policy.py tests/infra/test_policy_pack.py
+
+render-diff: setup ## compare renders: make render-diff BASE=<base renders> -> build/render-diff/{comment.md,full.diff}
+	$(PY) -m stacks.render_diff --base $(BASE) --head build/render \
+		--out build/render-diff/comment.md --full-diff build/render-diff/full.diff
+
+clean: ## remove build output (keeps the virtualenvs)
+	rm -rf build .pytest_cache
