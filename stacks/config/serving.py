@@ -1,0 +1,477 @@
+"""vLLM model services, autoscaling thresholds and session-affine routing (infra/serving).
+
+Pulumi config only types strings, integers, booleans and arrays, so each served model is a set of flat keys
+with its role as prefix (``chatModelId``, ``classifierModelId``, ...). The per-role keys are declared once in
+``_role_keys`` and stamped out per role, and ``ServingConfig.model(role)`` turns them back into one typed
+``ModelSpec``: one declaration, no copy-paste between the chat and the classifier model.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import create_model, field_validator
+from pydantic.fields import FieldInfo
+
+from infra.serving.spec import (
+    MODEL_ROLES,
+    AutoscalingSpec,
+    EngineKind,
+    ModelRole,
+    ModelSpec,
+    RouterSpec,
+    ServingSpec,
+)
+from stacks.config.base import ConfigIssue, ConfigSection, key
+from stacks.config.cluster import ClusterConfig, GpuType
+from stacks.config.services import DIGEST_PINNED
+
+#: vLLM quantization methods we allow; ``none`` passes no flag so vLLM reads the checkpoint's own config.
+QUANTIZATIONS = ("none", "awq", "awq_marlin", "gptq", "gptq_marlin", "fp8", "compressed-tensors")
+DTYPES = ("auto", "float16", "bfloat16", "half")
+TENSOR_PARALLEL_SIZES = (1, 2, 4, 8)
+#: Memory of each GPU we offer (GB), to refuse a model whose weights leave no room for the KV cache.
+GPU_MEMORY_GB: dict[GpuType, int] = {
+    "nvidia-l4": 24,
+    "nvidia-a10g": 24,
+    "nvidia-l40s": 48,
+    "nvidia-a100-80gb": 80,
+    "nvidia-h100-80gb": 80,
+}
+#: Weights may take at most this share of the engine's GPU memory budget; the rest is KV cache.
+MAX_WEIGHTS_SHARE = 0.8
+PROD_MIN_GPU_MEMORY_UTILIZATION = 0.85
+
+HF_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
+#: Served names become part of Kubernetes names (``vllm-<name>``), so they are short DNS-safe strings.
+SERVED_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,36}[a-z0-9])?$")
+QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$")
+#: Engine flags the component sets itself or that break the security model; extra args may not repeat them.
+FORBIDDEN_ENGINE_FLAGS = ("--trust-remote-code",)
+MANAGED_ENGINE_FLAGS = (
+    "--api-key",
+    "--host",
+    "--port",
+    "--model",
+    "--revision",
+    "--served-model-name",
+    "--download-dir",
+    "--max-model-len",
+    "--max-num-seqs",
+    "--max-num-batched-tokens",
+    "--gpu-memory-utilization",
+    "--tensor-parallel-size",
+    "--pipeline-parallel-size",
+    "--quantization",
+    "--dtype",
+)
+
+
+def _role_keys(role: ModelRole, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The keys of one served model, prefixed by its role; ``defaults`` gives the project default of each."""
+    title = "chat model" if role == "chat" else "classifier model (intent and emotion)"
+
+    def field(name: str, annotation: Any, description: str, **constraints: Any) -> tuple[str, tuple[Any, FieldInfo]]:
+        alias = role + name[0].upper() + name[1:]
+        attribute = re.sub(r"(?<!^)(?=[A-Z])", "_", alias).lower()
+        return attribute, (annotation, key(alias, f"{title}: {description}", defaults[name], **constraints))
+
+    return dict(
+        [
+            field("modelId", str, "Hugging Face repository id (organisation/name)."),
+            field(
+                "modelRevision",
+                str,
+                "Full 40-hex commit sha of the repository (never a branch or tag), so every replica serves "
+                "the same weights; see docs/serving.md for how to look it up.",
+            ),
+            field("servedModelName", str, "Name clients put in the request's `model` field."),
+            field("quantization", str, f"vLLM quantization method; one of {', '.join(QUANTIZATIONS)}."),
+            field("dtype", str, f"Activation dtype; one of {', '.join(DTYPES)} (auto reads the checkpoint)."),
+            field("maxModelLen", int, "Context length (prompt + completion tokens) the engine accepts.", ge=256),
+            field("maxNumSeqs", int, "Sequences batched together; more wait in the engine's queue.", ge=1),
+            field("maxNumBatchedTokens", int, "Token budget of one scheduler step (chunked prefill).", ge=256),
+            field(
+                "gpuMemoryUtilization",
+                float,
+                "Share of GPU memory vLLM may use (weights + KV cache); prod refuses below 0.85.",
+                gt=0,
+                le=0.98,
+            ),
+            field("tensorParallelSize", int, f"GPUs one layer is split across; one of {TENSOR_PARALLEL_SIZES}."),
+            field(
+                "gpusPerReplica", int, "GPUs per replica; a multiple of tensorParallelSize, at most gpusPerNode.", ge=1
+            ),
+            field(
+                "minReplicas", int, "Fewest replicas; 0 lets dev scale to zero, prod needs at least 1 (2 for HA).", ge=0
+            ),
+            field("maxReplicas", int, "Most replicas the autoscaler may run.", ge=1),
+            field("weightsGb", float, "Approximate size of the weights on disk (GB); sizes the startup probe.", gt=0),
+            field("cpu", str, "CPU request and limit of a replica (Guaranteed QoS), e.g. '3' or '3500m'."),
+            field("memory", str, "Memory request and limit of a replica, e.g. '12Gi' (includes /dev/shm)."),
+            field(
+                "extraEngineArgs",
+                list[str],
+                "Further `vllm serve` flags; flags the component manages and --trust-remote-code are refused.",
+            ),
+        ]
+    )
+
+
+CHAT_DEFAULTS: dict[str, Any] = {
+    "modelId": "Qwen/Qwen2.5-7B-Instruct-AWQ",
+    "modelRevision": "b25037543e9394b818fdfca67ab2a00ecc7dd641",
+    "servedModelName": "qwen2.5-7b-instruct",
+    "quantization": "awq_marlin",
+    "dtype": "auto",
+    "maxModelLen": 8192,
+    "maxNumSeqs": 64,
+    "maxNumBatchedTokens": 8192,
+    "gpuMemoryUtilization": 0.90,
+    "tensorParallelSize": 1,
+    "gpusPerReplica": 1,
+    "minReplicas": 1,
+    "maxReplicas": 1,
+    "weightsGb": 5.6,
+    "cpu": "3",
+    "memory": "12Gi",
+    "extraEngineArgs": [],
+}
+CLASSIFIER_DEFAULTS: dict[str, Any] = {
+    **CHAT_DEFAULTS,
+    "modelId": "Qwen/Qwen2.5-1.5B-Instruct",
+    "modelRevision": "989aa7980e4cf806f80c7fef2b1adb7bc71aa306",
+    "servedModelName": "qwen2.5-1.5b-instruct",
+    "quantization": "none",
+    "maxModelLen": 4096,
+    "maxNumSeqs": 128,
+    "weightsGb": 3.1,
+    "cpu": "2",
+    "memory": "10Gi",
+}
+
+#: The upstream vLLM OpenAI server image, v0.12.0, by the digest docker resolved the tag to (see docs/serving.md).
+DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.12.0@sha256:6766ce0c459e24b76f3e9ba14ffc0442131ef4248c904efdcbf0d89e38be01fe"
+
+
+class _ServingKeys(ConfigSection):
+    """Keys shared by every served model."""
+
+    engine: EngineKind = key(
+        "engine",
+        "Engine behind the router: vllm (GPUs) or simulator (app.enginesim from appImage, on system nodes, for "
+        "a GPU-less environment; refused in prod).",
+        "vllm",
+    )
+    vllm_image: str = key(
+        "vllmImage",
+        "The vLLM OpenAI server image, pinned by digest (repository[:tag]@sha256:...); tags alone are refused.",
+        DEFAULT_VLLM_IMAGE,
+    )
+    autoscale_queue_depth_target: int = key(
+        "autoscaleQueueDepthTarget",
+        "Waiting requests (vllm:num_requests_waiting) per replica that justify one more replica.",
+        4,
+        ge=1,
+    )
+    autoscale_kv_cache_target: float = key(
+        "autoscaleKvCacheTarget",
+        "Average KV-cache usage (vllm:kv_cache_usage_perc, 0-1) per replica above which a replica is added.",
+        0.8,
+        gt=0,
+        lt=1,
+    )
+    autoscale_polling_seconds: int = key(
+        "autoscalePollingSeconds", "How often KEDA evaluates the Prometheus triggers.", 15, ge=5
+    )
+    autoscale_scale_down_seconds: int = key(
+        "autoscaleScaleDownSeconds",
+        "Stabilization window before removing a replica (GPU replicas are slow to bring back).",
+        300,
+        ge=0,
+        le=3600,
+    )
+    autoscale_idle_seconds: int = key(
+        "autoscaleIdleSeconds",
+        "Idle time before a model whose minReplicas is 0 scales to zero (KEDA cooldownPeriod).",
+        900,
+        ge=60,
+    )
+    router_min_replicas: int = key("routerMinReplicas", "Fewest router replicas; prod needs at least 2.", 2, ge=1)
+    router_max_replicas: int = key("routerMaxReplicas", "Most router replicas the CPU autoscaler may run.", 3, ge=1)
+    router_cpu_target_percent: int = key(
+        "routerCpuTargetPercent", "Average CPU utilization the router's HPA aims for.", 70, ge=10, le=95
+    )
+    model_cache_size_gi: int = key(
+        "modelCacheSizeGi",
+        "Size of the shared ReadWriteMany model cache (GiB); must hold every served revision.",
+        100,
+        ge=10,
+    )
+    engine_drain_seconds: int = key(
+        "engineDrainSeconds",
+        "Longest an in-flight stream may need to finish when its replica stops; sets the grace period.",
+        120,
+        ge=10,
+        le=1800,
+    )
+    hf_token: bool = key(
+        "hfToken",
+        "Hugging Face token for gated or private models; only the model-loader Job receives it.",
+        False,
+        secret=True,
+    )
+
+    @field_validator("vllm_image")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if not DIGEST_PINNED.match(value):
+            raise ValueError("must be pinned by digest: <repository>[:<tag>]@sha256:<64 hex digits>")
+        return value
+
+
+_RoleKeys = create_model(
+    "_RoleKeys",
+    __base__=_ServingKeys,
+    **_role_keys("chat", CHAT_DEFAULTS),
+    **_role_keys("classifier", CLASSIFIER_DEFAULTS),
+)
+
+
+class ServingConfig(_RoleKeys):
+    """The serving section: shared keys plus one set of model keys per role (see ``_role_keys``)."""
+
+    def _get(self, role: ModelRole, name: str) -> Any:
+        return getattr(self, f"{role}_{name}")
+
+    def model(self, role: ModelRole) -> ModelSpec:
+        """The typed spec of the model serving ``role``."""
+        quantization = self._get(role, "quantization")
+        return ModelSpec(
+            role=role,
+            model_id=self._get(role, "model_id"),
+            revision=self._get(role, "model_revision"),
+            served_model_name=self._get(role, "served_model_name"),
+            quantization=None if quantization == "none" else quantization,
+            dtype=self._get(role, "dtype"),
+            max_model_len=self._get(role, "max_model_len"),
+            max_num_seqs=self._get(role, "max_num_seqs"),
+            max_num_batched_tokens=self._get(role, "max_num_batched_tokens"),
+            gpu_memory_utilization=self._get(role, "gpu_memory_utilization"),
+            tensor_parallel_size=self._get(role, "tensor_parallel_size"),
+            gpus_per_replica=self._get(role, "gpus_per_replica"),
+            min_replicas=self._get(role, "min_replicas"),
+            max_replicas=self._get(role, "max_replicas"),
+            weights_gb=self._get(role, "weights_gb"),
+            cpu=self._get(role, "cpu"),
+            memory=self._get(role, "memory"),
+            extra_args=tuple(self._get(role, "extra_engine_args")),
+        )
+
+    @property
+    def models(self) -> tuple[ModelSpec, ...]:
+        return tuple(self.model(role) for role in MODEL_ROLES)
+
+    def spec(self, cluster: ClusterConfig, app_image: str) -> ServingSpec:
+        """Everything the serving component needs, from this section, the cluster section and the app image."""
+        return ServingSpec(
+            engine=self.engine,
+            vllm_image=self.vllm_image,
+            app_image=app_image,
+            models=self.models,
+            autoscaling=AutoscalingSpec(
+                queue_depth_target=self.autoscale_queue_depth_target,
+                kv_cache_target=self.autoscale_kv_cache_target,
+                polling_seconds=self.autoscale_polling_seconds,
+                scale_down_stabilization_seconds=self.autoscale_scale_down_seconds,
+                idle_seconds_before_zero=self.autoscale_idle_seconds,
+            ),
+            router=RouterSpec(
+                min_replicas=self.router_min_replicas,
+                max_replicas=self.router_max_replicas,
+                cpu_target_percent=self.router_cpu_target_percent,
+            ),
+            model_cache_size_gi=self.model_cache_size_gi,
+            drain_seconds=self.engine_drain_seconds,
+            spread_across_zones=cluster.is_prod,
+        )
+
+    # --- validation ------------------------------------------------------------------------------------------
+    def issues(self, cluster: ClusterConfig) -> list[ConfigIssue]:
+        """Per-model rules, rules across models, and what prod promises."""
+        found: list[ConfigIssue] = []
+        for role in MODEL_ROLES:
+            found.extend(_model_issues(self.model(role), cluster, self.engine))
+        chat, classifier = self.model("chat"), self.model("classifier")
+        if chat.served_model_name == classifier.served_model_name:
+            found.append(
+                ConfigIssue(
+                    "classifierServedModelName",
+                    classifier.served_model_name,
+                    "must differ from chatServedModelName (the router routes by served name)",
+                )
+            )
+        if self.router_max_replicas < self.router_min_replicas:
+            found.append(
+                ConfigIssue(
+                    "routerMaxReplicas",
+                    self.router_max_replicas,
+                    f"must be >= routerMinReplicas ({self.router_min_replicas})",
+                )
+            )
+        if self.engine == "vllm":
+            found.extend(_capacity_issues(self.models, cluster))
+        if cluster.is_prod:
+            found.extend(self._prod_issues())
+        return found
+
+    def _prod_issues(self) -> list[ConfigIssue]:
+        found: list[ConfigIssue] = []
+        if self.engine != "vllm":
+            found.append(ConfigIssue("engine", self.engine, "prod allows only vllm"))
+        if self.router_min_replicas < 2:
+            found.append(ConfigIssue("routerMinReplicas", self.router_min_replicas, "prod needs at least 2"))
+        for model in self.models:
+            if model.gpu_memory_utilization < PROD_MIN_GPU_MEMORY_UTILIZATION:
+                found.append(
+                    ConfigIssue(
+                        f"{model.role}GpuMemoryUtilization",
+                        model.gpu_memory_utilization,
+                        f"prod allows only {PROD_MIN_GPU_MEMORY_UTILIZATION} to 0.98 (less wastes the GPU's KV cache)",
+                    )
+                )
+            if model.min_replicas < 1:
+                found.append(
+                    ConfigIssue(
+                        f"{model.role}MinReplicas",
+                        model.min_replicas,
+                        "prod never scales to zero (the first request after idle would wait minutes); "
+                        "2 keeps a replica through a node or zone loss",
+                    )
+                )
+        return found
+
+
+def _model_issues(model: ModelSpec, cluster: ClusterConfig, engine: EngineKind) -> list[ConfigIssue]:
+    """Rules of one model; keys are named with the model's role prefix."""
+    role = model.role
+    found: list[ConfigIssue] = []
+
+    def issue(name: str, value: Any, problem: str) -> None:
+        found.append(ConfigIssue(role + name, value, problem))
+
+    if not HF_REPO_ID.match(model.model_id):
+        issue("ModelId", model.model_id, "must be a Hugging Face repository id such as Qwen/Qwen2.5-7B-Instruct-AWQ")
+    if not COMMIT_SHA.match(model.revision):
+        issue("ModelRevision", model.revision, "must be a full 40-hex commit sha (lower case), not a branch or tag")
+    if not SERVED_NAME.match(model.served_model_name):
+        issue(
+            "ServedModelName",
+            model.served_model_name,
+            "must be 1-38 lower-case letters, digits, '.' or '-', starting and ending with a letter or digit",
+        )
+    if (model.quantization or "none") not in QUANTIZATIONS:
+        issue("Quantization", model.quantization, f"allowed: {', '.join(QUANTIZATIONS)}")
+    if model.dtype not in DTYPES:
+        issue("Dtype", model.dtype, f"allowed: {', '.join(DTYPES)}")
+    elif model.quantization in ("awq", "gptq") and model.dtype == "bfloat16":
+        issue("Dtype", model.dtype, f"{model.quantization} kernels run in float16; use auto or float16")
+    if model.max_num_batched_tokens < model.max_num_seqs:
+        issue(
+            "MaxNumBatchedTokens",
+            model.max_num_batched_tokens,
+            f"must be >= {role}MaxNumSeqs ({model.max_num_seqs}); vLLM refuses a smaller step budget",
+        )
+    if model.max_replicas < model.min_replicas:
+        issue("MaxReplicas", model.max_replicas, f"must be >= {role}MinReplicas ({model.min_replicas})")
+    for quantity_name, quantity in (("Cpu", model.cpu), ("Memory", model.memory)):
+        if not QUANTITY.match(quantity):
+            issue(quantity_name, quantity, "must be a Kubernetes quantity such as 3, 3500m or 12Gi")
+    found.extend(_extra_arg_issues(model))
+    if engine == "vllm":
+        found.extend(_gpu_issues(model, cluster))
+    return found
+
+
+def _extra_arg_issues(model: ModelSpec) -> list[ConfigIssue]:
+    found: list[ConfigIssue] = []
+    for arg in model.extra_args:
+        flag = arg.split("=", 1)[0]
+        if flag in FORBIDDEN_ENGINE_FLAGS:
+            found.append(
+                ConfigIssue(
+                    f"{model.role}ExtraEngineArgs",
+                    list(model.extra_args),
+                    f"{flag} is refused: it runs code shipped with the model repository inside the engine",
+                )
+            )
+        elif flag in MANAGED_ENGINE_FLAGS:
+            found.append(
+                ConfigIssue(
+                    f"{model.role}ExtraEngineArgs",
+                    list(model.extra_args),
+                    f"{flag} is set by the serving component from its own key; set that key instead",
+                )
+            )
+    return found
+
+
+def _gpu_issues(model: ModelSpec, cluster: ClusterConfig) -> list[ConfigIssue]:
+    role = model.role
+    found: list[ConfigIssue] = []
+    if model.tensor_parallel_size not in TENSOR_PARALLEL_SIZES:
+        found.append(
+            ConfigIssue(
+                f"{role}TensorParallelSize",
+                model.tensor_parallel_size,
+                f"allowed: {', '.join(map(str, TENSOR_PARALLEL_SIZES))}",
+            )
+        )
+    elif model.gpus_per_replica % model.tensor_parallel_size:
+        found.append(
+            ConfigIssue(
+                f"{role}GpusPerReplica",
+                model.gpus_per_replica,
+                f"must be a multiple of {role}TensorParallelSize ({model.tensor_parallel_size}); "
+                "the quotient is the pipeline-parallel size",
+            )
+        )
+    if model.gpus_per_replica > cluster.gpus_per_node:
+        found.append(
+            ConfigIssue(
+                f"{role}GpusPerReplica",
+                model.gpus_per_replica,
+                f"must be <= gpusPerNode ({cluster.gpus_per_node}): a replica runs on one node",
+            )
+        )
+    budget = GPU_MEMORY_GB[cluster.gpu_type] * model.gpu_memory_utilization * MAX_WEIGHTS_SHARE
+    per_gpu = model.weights_gb / model.gpus_per_replica
+    if per_gpu > budget:
+        found.append(
+            ConfigIssue(
+                f"{role}WeightsGb",
+                model.weights_gb,
+                f"{per_gpu:.1f} GB of weights per GPU leaves too little KV cache on {cluster.gpu_type} "
+                f"(at most {budget:.1f} GB); add GPUs per replica, quantize, or pick a larger GPU",
+            )
+        )
+    return found
+
+
+def _capacity_issues(models: tuple[ModelSpec, ...], cluster: ClusterConfig) -> list[ConfigIssue]:
+    """The GPU pool must fit every model at its maximum, or the autoscaler promises replicas it cannot place."""
+    demand = sum(model.max_replicas * model.gpus_per_replica for model in models)
+    capacity = cluster.gpu_pool_max_nodes * cluster.gpus_per_node
+    if demand <= capacity:
+        return []
+    detail = " + ".join(f"{m.role} {m.max_replicas}x{m.gpus_per_replica}" for m in models)
+    return [
+        ConfigIssue(
+            "gpuPoolMaxNodes",
+            cluster.gpu_pool_max_nodes,
+            f"the models may need {demand} GPUs at their maximum ({detail}) but the pool holds {capacity} "
+            "(gpuPoolMaxNodes x gpusPerNode); raise it or lower the models' maxReplicas",
+        )
+    ]
