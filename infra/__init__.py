@@ -1,0 +1,1 @@
+"""Reusable typed Pulumi ComponentResources, one concern per module."""

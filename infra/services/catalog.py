@@ -1,0 +1,184 @@
+"""The four services as ``ServiceSpec``s: what differs between them, and nothing else.
+
+Settings follow the services' settings modules (``app/<service>/settings.py``, ``HELPLINE_*`` plus the standard
+``OTEL_*``); a test reads those modules and fails when a variable set here is not a setting there. Every process
+runs with ``HELPLINE_ENVIRONMENT=production`` in every stack: ``development`` relaxes secret checks and makes
+each auth replica sign with its own throw-away key, which no deployed stack can work with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from infra.data.endpoints import DataConnections, SecretKeyRef, StoreAccess
+from infra.data.network import POSTGRES_CLIENT, REDIS_CLIENT
+from infra.k8s.network_policies import allow_to, peer
+from infra.platform.monitoring_network import COLLECTOR_POD
+from infra.platform.tracing import OTLP_HTTP_PORT
+from infra.services.network import app_service, calls
+from infra.services.spec import HTTP_PORT, Replicas, Resources, ServiceName, ServiceSpec
+from infra.serving.network import ROUTER_SELECTOR
+from infra.serving.spec import APP_PORT as ROUTER_PORT
+
+#: Services that own a schema (a login role of the same name, a migration) and those that use Redis.
+DATABASE_SERVICES: tuple[ServiceName, ...] = ("auth", "sessions", "chat")
+REDIS_SERVICES: tuple[ServiceName, ...] = ("gateway", "auth")
+#: Secrets the services stage writes in the app namespace (generated, or copied from the serving stage).
+INTERNAL_TOKEN = SecretKeyRef("internal-token", "secret")
+SIGNING_KEY = SecretKeyRef("auth-signing-key", "private-key.pem")
+ENGINE_API_KEY = SecretKeyRef("engine-api-key", "api-key")
+#: What a non-streaming service needs to finish its requests on SIGTERM (the settings' default).
+REQUEST_DRAIN_SECONDS = 25
+#: Each pod's connection pool (5 kept + 5 under bursts): with the default 6 replicas, 60 of a role's 100 connections.
+DATABASE_POOL = {"HELPLINE_DATABASE_POOL_SIZE": "5", "HELPLINE_DATABASE_MAX_OVERFLOW": "5"}
+
+RESOURCES: dict[ServiceName, Resources] = {
+    "gateway": Resources("250m", "256Mi", "1", "512Mi"),
+    # Argon2 hashes take 19 MiB and a core each (two at a time): the memory for them and the CPU to not queue.
+    "auth": Resources("250m", "384Mi", "1", "768Mi"),
+    "sessions": Resources("200m", "256Mi", "1", "512Mi"),
+    "chat": Resources("250m", "384Mi", "1", "768Mi"),
+}
+COMPONENTS: dict[ServiceName, str] = {
+    "gateway": "api-gateway",
+    "auth": "identity",
+    "sessions": "conversations",
+    "chat": "assistant",
+}
+
+
+@dataclass(frozen=True)
+class Models:
+    """The served models the chat service asks for, through the router (or the simulator standing in for vLLM)."""
+
+    engine_url: str
+    chat_model: str
+    classifier_model: str
+    chat_max_model_len: int
+
+
+@dataclass(frozen=True)
+class CatalogInputs:
+    stack: str
+    namespace: str
+    serving_namespace: str
+    monitoring_namespace: str
+    otlp_endpoint: str
+    models: Models
+    data: DataConnections
+    replicas: Mapping[ServiceName, Replicas]
+    stream_drain_seconds: int
+    retention_days: int
+    log_level: str
+
+
+def service_url(namespace: str, name: ServiceName) -> str:
+    return f"http://{name}.{namespace}.svc.cluster.local:{HTTP_PORT}"
+
+
+def _common_env(inputs: CatalogInputs, name: ServiceName, drain_seconds: int) -> dict[str, str]:
+    return {
+        "HELPLINE_ENVIRONMENT": "production",
+        "HELPLINE_HOST": "0.0.0.0",  # noqa: S104  (a pod is reached on its own address)
+        "HELPLINE_PORT": str(HTTP_PORT),
+        "HELPLINE_LOG_LEVEL": inputs.log_level,
+        "HELPLINE_LOG_MESSAGE_TEXT": "false",
+        "HELPLINE_SHUTDOWN_GRACE_SECONDS": str(drain_seconds),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": inputs.otlp_endpoint,
+        "OTEL_SERVICE_NAME": name,
+        "HOME": "/tmp",  # noqa: S108  (the writable emptyDir; the root filesystem is read-only)
+    }
+
+
+def service_specs(inputs: CatalogInputs) -> dict[ServiceName, ServiceSpec]:
+    """Every service, from the stack's config and what the data, serving and monitoring stages provide."""
+    ns = inputs.namespace
+    traces = allow_to([peer(inputs.monitoring_namespace, COLLECTOR_POD)], [OTLP_HTTP_PORT])
+    router = allow_to([peer(inputs.serving_namespace, ROUTER_SELECTOR)], [ROUTER_PORT])
+    redis = inputs.data.redis
+    database = inputs.data.databases
+    gateway = app_service(ns, "gateway")
+
+    def spec(
+        name: ServiceName,
+        *,
+        env: Mapping[str, str],
+        secrets: Mapping[str, SecretKeyRef],
+        callers: list[dict[str, Any]] | None,
+        egress: list[dict[str, Any]],
+        drain_seconds: int = REQUEST_DRAIN_SECONDS,
+    ) -> ServiceSpec:
+        stores: list[StoreAccess] = [database[name]] if name in DATABASE_SERVICES else []
+        stores += [redis] if name in REDIS_SERVICES else []
+        access_labels = {
+            **(POSTGRES_CLIENT if name in DATABASE_SERVICES else {}),
+            **(REDIS_CLIENT if name in REDIS_SERVICES else {}),
+        }
+        return ServiceSpec(
+            name=name,
+            component=COMPONENTS[name],
+            module=f"app.{name}",
+            env={**_common_env(inputs, name, drain_seconds), **env},
+            secrets={"HELPLINE_INTERNAL_TOKEN_SECRET": INTERNAL_TOKEN, **secrets},
+            resources=RESOURCES[name],
+            replicas=inputs.replicas[name],
+            callers=callers,
+            egress=[*egress, traces],
+            migrates=name in DATABASE_SERVICES,
+            drain_seconds=drain_seconds,
+            ca_bundles=[store.ca for store in stores if store.ca is not None],
+            access_labels=access_labels,
+        )
+
+    return {
+        "gateway": spec(
+            "gateway",
+            env={
+                "HELPLINE_AUTH_URL": service_url(ns, "auth"),
+                "HELPLINE_SESSIONS_URL": service_url(ns, "sessions"),
+                "HELPLINE_CHAT_URL": service_url(ns, "chat"),
+                # Only Envoy reaches the gateway (NetworkPolicy), so every X-Forwarded-For it receives is Envoy's.
+                "HELPLINE_FORWARDED_ALLOW_IPS": "*",
+            },
+            secrets={"HELPLINE_REDIS_URL": redis.url},
+            # The edge's ingress is the platform's policy (allow-edge-to-gateway): not repeated here.
+            callers=None,
+            egress=[calls(ns, "auth", "sessions", "chat"), redis.location.egress()],
+            drain_seconds=inputs.stream_drain_seconds,
+        ),
+        "auth": spec(
+            "auth",
+            env=DATABASE_POOL,
+            secrets={
+                "HELPLINE_DATABASE_URL": database["auth"].url,
+                "HELPLINE_REDIS_URL": redis.url,
+                "HELPLINE_JWT_PRIVATE_KEY": SIGNING_KEY,
+            },
+            callers=[gateway],
+            egress=[database["auth"].location.egress(), redis.location.egress()],
+        ),
+        "sessions": spec(
+            "sessions",
+            env={**DATABASE_POOL, "HELPLINE_RETENTION_DAYS": str(inputs.retention_days)},
+            secrets={"HELPLINE_DATABASE_URL": database["sessions"].url},
+            callers=[gateway, app_service(ns, "chat")],
+            egress=[database["sessions"].location.egress()],
+        ),
+        "chat": spec(
+            "chat",
+            env={
+                **DATABASE_POOL,
+                "HELPLINE_SESSIONS_URL": service_url(ns, "sessions"),
+                "HELPLINE_ENGINE_URL": inputs.models.engine_url,
+                "HELPLINE_CHAT_MODEL": inputs.models.chat_model,
+                "HELPLINE_CLASSIFIER_MODEL": inputs.models.classifier_model,
+                "HELPLINE_MAX_MODEL_LEN": str(inputs.models.chat_max_model_len),
+            },
+            secrets={"HELPLINE_DATABASE_URL": database["chat"].url, "HELPLINE_ENGINE_API_KEY": ENGINE_API_KEY},
+            callers=[gateway],
+            egress=[calls(ns, "sessions"), router, database["chat"].location.egress()],
+            drain_seconds=inputs.stream_drain_seconds,
+        ),
+    }
