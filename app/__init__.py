@@ -1,0 +1,1 @@
+"""The Helpline microservices: gateway, auth, sessions, chat, router, and the vLLM-compatible engine simulator."""

@@ -1,0 +1,82 @@
+"""Auth's HTTP API: the public auth/admin routes the gateway forwards (same paths) and the key verification.
+
+Public paths are reached only through the gateway, which authenticates the customer and forwards an identity
+token; login and the JWKS need no identity (login carries its own credential; public keys are public).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from app.auth.dependencies import AdminIdentity, GatewayCaller, Service, WidgetIssuerIdentity
+from app.contracts.api import (
+    AccessToken,
+    ApiKey,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    LoginRequest,
+    User,
+    UserCreate,
+    WidgetTokenRequest,
+)
+from app.contracts.internal import VerifiedKey, VerifyKeyRequest
+from app.core.db import DbSession
+
+router = APIRouter()
+JWKS_CACHE_CONTROL = "public, max-age=300"
+
+
+@router.post("/v1/auth/token", tags=["auth"])
+async def login(body: LoginRequest, session: DbSession, auth: Service) -> AccessToken:
+    return await auth.login(session, body)
+
+
+@router.post("/v1/widget-tokens", tags=["auth"])
+async def issue_widget_token(
+    body: WidgetTokenRequest, identity: WidgetIssuerIdentity, session: DbSession, auth: Service
+) -> AccessToken:
+    return await auth.issue_widget_token(session, identity, body)
+
+
+@router.get("/.well-known/jwks.json", tags=["auth"])
+async def jwks(auth: Service, response: Response) -> dict[str, list[dict[str, str]]]:
+    response.headers["Cache-Control"] = JWKS_CACHE_CONTROL
+    return auth.signer.jwks()
+
+
+@router.post("/v1/api-keys", status_code=201, tags=["admin"])
+async def create_api_key(
+    body: ApiKeyCreate, identity: AdminIdentity, session: DbSession, auth: Service
+) -> ApiKeyCreated:
+    return await auth.create_api_key(session, identity, body)
+
+
+@router.get("/v1/api-keys", tags=["admin"])
+async def list_api_keys(
+    identity: AdminIdentity,
+    session: DbSession,
+    auth: Service,
+    prefix: Annotated[str | None, Query(max_length=32)] = None,
+) -> list[ApiKey]:
+    return await auth.list_api_keys(session, identity, prefix)
+
+
+@router.delete("/v1/api-keys/{key_id}", status_code=204, tags=["admin"])
+async def revoke_api_key(key_id: UUID, identity: AdminIdentity, session: DbSession, auth: Service) -> Response:
+    await auth.revoke_api_key(session, identity, key_id)
+    return Response(status_code=204)
+
+
+@router.post("/v1/users", status_code=201, tags=["admin"])
+async def create_user(body: UserCreate, identity: AdminIdentity, session: DbSession, auth: Service) -> User:
+    return await auth.create_user(session, identity, body)
+
+
+@router.post("/internal/v1/api-keys:verify", tags=["internal"])
+async def verify_api_key(
+    body: VerifyKeyRequest, _caller: GatewayCaller, session: DbSession, auth: Service
+) -> VerifiedKey:
+    return await auth.verify_api_key(session, body.key)

@@ -1,0 +1,390 @@
+"""The engine client: OpenAI-compatible calls to vLLM (through the router), with deadlines, retries before the
+first token only, a circuit per model, and vLLM's errors turned into precise problems.
+
+It speaks the OpenAI wire protocol itself over one pooled, instrumented httpx client. The official ``openai``
+SDK was measured on this path (32 concurrent streams): transforming its typed request parameters cost ~5 ms of
+CPU per call, growing with the history, and its per-chunk pydantic models more than the rest of a token's path.
+Here a request is one orjson dump, a chunk one orjson parse; the SDK remains the reference the engine is
+tested against (the simulator's contract suite, the pass-through tests).
+
+Failure rules:
+- before the first chunk: connection errors, 5xx, an in-band error and the first-token deadline are retried
+  (up to ``engine_retries`` more attempts, with a short jittered pause); a first-token timeout retries without
+  the session id, so the router picks the least loaded replica instead of the one that hung;
+- 4xx are never retried: a context overflow is the customer's (400 ``context-length-exceeded``), anything
+  else (unknown model, wrong key) is our misconfiguration (500, logged as an error);
+- after the first chunk nothing is retried (the customer already has part of an answer): a mid-stream
+  ``data: {"error": ...}``, a dropped connection or a stream without its end raise ``EngineStreamError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+import orjson
+
+from app.chat.circuit import CircuitBreaker, CircuitOpenError, CircuitState
+from app.chat.errors import (
+    ContextLengthExceededError,
+    EngineFailedError,
+    EngineMisconfiguredError,
+    EngineTimeoutError,
+    EngineUnavailableError,
+)
+from app.chat.settings import ChatSettings
+from app.core.errors import BadRequestError, NotFoundError, ProblemError
+from app.core.logging import get_logger
+from app.core.metrics import METRICS
+from app.core.tracing import instrument_client
+
+log = get_logger(__name__)
+
+SESSION_HEADER = "X-Session-Id"
+RETRY_PAUSE_SECONDS = 0.1
+#: Idle connections kept per client. httpcore scans its whole pool on every request (and polls each idle
+#: socket), so a pool far larger than the concurrency costs CPU on every call.
+KEEPALIVE_CONNECTIONS = 64
+_CONTEXT_OVERFLOW = re.compile(r"context length|context window|max_model_len|maximum model length", re.IGNORECASE)
+
+Outcome = Literal["ok", "retried", "error", "timeout", "circuit_open", "context_overflow"]
+Usage = dict[str, int]
+
+
+class EngineStreamError(Exception):
+    """The stream broke after it started (mid-stream error event, dropped connection, missing end)."""
+
+
+class _RetryableError(Exception):
+    """An attempt failed before its first chunk in a way another attempt may fix."""
+
+    def __init__(self, reason: str, *, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.timed_out = timed_out
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    model: str
+    messages: list[dict[str, str]]
+    temperature: float
+    max_tokens: int
+    session_id: str | None
+
+    def body(self) -> bytes:
+        return orjson.dumps(
+            {
+                "model": self.model,
+                "messages": self.messages,
+                "temperature": self.temperature,
+                "max_tokens": self.max_tokens,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            }
+        )
+
+
+@dataclass
+class AnswerStream:
+    """An open answer: iterate for text pieces; afterwards ``finish_reason`` and ``usage`` are set."""
+
+    _lines: AsyncIterator[str]
+    _stack: AsyncExitStack
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    _pending: str = field(default="", init=False)  # the first chunk's text, read before the stream was handed out
+    _done: bool = field(default=False, init=False)
+
+    async def texts(self) -> AsyncIterator[str]:
+        try:
+            if self._pending:
+                yield self._pending
+            async for line in self._lines:
+                if not line.startswith("data: "):
+                    continue
+                payload = line[6:]
+                if payload == "[DONE]":
+                    self._done = True
+                    return
+                text = self._parse(payload.encode())
+                if text:
+                    yield text
+        except httpx.HTTPError as exc:
+            raise EngineStreamError(f"the engine connection broke: {type(exc).__name__}") from exc
+        if not self._done:
+            raise EngineStreamError("the engine stream ended without its final event")
+
+    def _parse(self, payload: bytes) -> str:
+        chunk: dict[str, Any] = orjson.loads(payload)
+        error = chunk.get("error")
+        if error is not None:
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            raise EngineStreamError(f"the engine failed mid-answer: {message}")
+        usage = chunk.get("usage")
+        if usage:
+            self.usage = {"prompt_tokens": usage["prompt_tokens"], "completion_tokens": usage["completion_tokens"]}
+        choices = chunk.get("choices")
+        if not choices:
+            return ""
+        choice = choices[0]
+        if choice.get("finish_reason"):
+            self.finish_reason = choice["finish_reason"]
+        return (choice.get("delta") or {}).get("content") or ""
+
+    async def aclose(self) -> None:
+        """Close the engine response (an unfinished generation is aborted by vLLM when the connection closes)."""
+        await self._stack.aclose()
+
+
+class EngineClient:
+    def __init__(self, settings: ChatSettings) -> None:
+        self._settings = settings
+        self._base_url = settings.engine_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                settings.engine_total_timeout_seconds,
+                connect=settings.engine_connect_timeout_seconds,
+                pool=settings.engine_connect_timeout_seconds,
+            ),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE_CONNECTIONS),
+        )
+        instrument_client(self._http)  # traceparent on every engine call: chat -> router -> engine is one trace
+        key = settings.engine_api_key.get_secret_value() if settings.engine_api_key else None
+        self._headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._random = random.Random()  # noqa: S311  (retry jitter, not security)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def breaker(self, model: str) -> CircuitBreaker:
+        breaker = self._breakers.get(model)
+        if breaker is None:
+            gauge = METRICS.engine_circuit_open.labels(model=model)
+            gauge.set(0)
+
+            def on_change(state: CircuitState) -> None:
+                gauge.set(1 if state == "open" else 0)
+                log.warning("engine circuit changed", model=model, state=state)
+
+            breaker = CircuitBreaker(
+                failure_threshold=self._settings.circuit_failure_threshold,
+                reset_seconds=self._settings.circuit_reset_seconds,
+                on_change=on_change,
+            )
+            self._breakers[model] = breaker
+        return breaker
+
+    def _request(
+        self, path: str, body: bytes, extra_headers: dict[str, str] | None = None, timeout: float | None = None
+    ) -> httpx.Request:
+        headers = {**self._headers, **extra_headers} if extra_headers else self._headers
+        options: dict[str, Any] = {} if timeout is None else {"timeout": httpx.Timeout(timeout)}
+        return self._http.build_request("POST", f"{self._base_url}{path}", content=body, headers=headers, **options)
+
+    # --- streamed answers ---------------------------------------------------------------------------------------
+    async def open_answer(self, request: AnswerRequest) -> AnswerStream:
+        """Start an answer and wait for its first chunk, retrying failures that happen before it."""
+        breaker = self._admit(request.model)
+        session_id = request.session_id
+        body = request.body()
+        failure: _RetryableError | None = None
+        for attempt in range(self._settings.engine_retries + 1):
+            if attempt:
+                await asyncio.sleep(RETRY_PAUSE_SECONDS * (2 ** (attempt - 1)) * (1 + self._random.random()))
+            try:
+                stream = await self._attempt(request.model, body, session_id)
+            except _RetryableError as exc:
+                failure = exc
+                log.info("engine attempt failed", model=request.model, attempt=attempt + 1, reason=str(exc))
+                if exc.timed_out:
+                    session_id = None  # the affine replica hung: let the router choose the least loaded one
+                continue
+            except BaseException:
+                breaker.release()
+                raise
+            breaker.record_success()
+            self._count(request.model, "retried" if attempt else "ok")
+            return stream
+        breaker.record_failure()
+        assert failure is not None
+        if failure.timed_out:
+            self._count(request.model, "timeout")
+            raise EngineTimeoutError("The language model did not start answering in time.")
+        self._count(request.model, "error")
+        raise EngineFailedError(f"The language model failed to answer ({failure}).")
+
+    async def _attempt(self, model: str, body: bytes, session_id: str | None) -> AnswerStream:
+        stack = AsyncExitStack()
+        try:
+            async with asyncio.timeout(self._settings.engine_first_token_timeout_seconds):
+                extra = {SESSION_HEADER: session_id} if session_id else None
+                response = await self._http.send(self._request("/chat/completions", body, extra), stream=True)
+                stack.push_async_callback(response.aclose)
+                if response.status_code >= httpx.codes.BAD_REQUEST:
+                    raise self._status_problem(model, response.status_code, await response.aread())
+                lines = response.aiter_lines()
+                first = await _first_data(lines)
+            stream = AnswerStream(lines, stack)
+            stream._pending = stream._parse(first)  # an in-band error before any token: a failed attempt
+        except TimeoutError as exc:
+            await stack.aclose()
+            raise _RetryableError("no first token before the deadline", timed_out=True) from exc
+        except EngineStreamError as exc:
+            await stack.aclose()
+            raise _RetryableError(str(exc)) from exc
+        except httpx.HTTPError as exc:
+            await stack.aclose()
+            raise _RetryableError(type(exc).__name__) from exc
+        except BaseException:
+            await stack.aclose()
+            raise
+        return stream
+
+    def _status_problem(self, model: str, status: int, content: bytes) -> Exception:
+        message = error_message_of(content)
+        if status >= httpx.codes.INTERNAL_SERVER_ERROR:
+            return _RetryableError(f"engine answered {status}: {message}")
+        problem = engine_error_problem(status, message, client_request=False)
+        if isinstance(problem, ContextLengthExceededError):
+            self._count(model, "context_overflow")
+        else:
+            self._count(model, "error")
+            log.error("engine refused our request", model=model, status=status, error=message)
+        return problem
+
+    # --- raw pass-through (the OpenAI-compatible endpoint) -------------------------------------------------------
+    async def send_raw(self, model: str, path: str, body: bytes) -> httpx.Response:
+        """POST ``body`` as is to the engine and return the response with its body unread (the caller streams
+        it and must close it). The circuit counts connection errors and 5xx; 4xx are the caller's business."""
+        breaker = self._admit(model)
+        try:
+            response = await self._http.send(self._request(path, body), stream=True)
+        except httpx.TimeoutException as exc:
+            breaker.record_failure()
+            self._count(model, "timeout")
+            raise EngineTimeoutError("The language model did not answer in time.") from exc
+        except httpx.HTTPError as exc:
+            breaker.record_failure()
+            self._count(model, "error")
+            raise EngineUnavailableError("The language model cannot be reached.") from exc
+        except BaseException:
+            breaker.release()
+            raise
+        if response.status_code >= httpx.codes.INTERNAL_SERVER_ERROR:
+            breaker.record_failure()
+            self._count(model, "error")
+        else:
+            breaker.record_success()
+            self._count(model, "ok" if response.status_code < httpx.codes.BAD_REQUEST else "error")
+        return response
+
+    # --- classification -----------------------------------------------------------------------------------------
+    async def choose(
+        self, model: str, instruction: str, text: str, choices: Sequence[str]
+    ) -> tuple[str | None, Usage | None]:
+        """One label out of ``choices`` for ``text`` (vLLM structured outputs); (None, None) if unavailable.
+
+        Never raises for engine trouble: classification is an extra, a failed one changes no answer.
+        """
+        try:
+            breaker = self._admit(model)
+        except EngineUnavailableError:
+            return None, None
+        body = orjson.dumps(
+            {
+                "model": model,
+                "messages": [{"role": "system", "content": instruction}, {"role": "user", "content": text}],
+                "temperature": 0,
+                "max_tokens": 8,
+                "structured_outputs": {"choice": list(choices)},
+            }
+        )
+        try:
+            request = self._request("/chat/completions", body, timeout=self._settings.classifier_timeout_seconds)
+            response = await self._http.send(request)
+        except httpx.HTTPError as exc:
+            breaker.record_failure()
+            self._count(model, "timeout" if isinstance(exc, httpx.TimeoutException) else "error")
+            return None, None
+        except BaseException:
+            breaker.release()
+            raise
+        if response.status_code != httpx.codes.OK:
+            if response.status_code >= httpx.codes.INTERNAL_SERVER_ERROR:
+                breaker.record_failure()
+            else:
+                breaker.release()
+                log.error("classifier refused our request", model=model, status=response.status_code)
+            self._count(model, "error")
+            return None, None
+        breaker.record_success()
+        self._count(model, "ok")
+        completion = orjson.loads(response.content)
+        label = ((completion.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
+        usage = completion.get("usage") or None
+        return (label.strip() if label.strip() in choices else None), usage
+
+    # --- helpers ------------------------------------------------------------------------------------------------
+    def _admit(self, model: str) -> CircuitBreaker:
+        breaker = self.breaker(model)
+        try:
+            breaker.before_call()
+        except CircuitOpenError as exc:
+            self._count(model, "circuit_open")
+            raise EngineUnavailableError(
+                "The language model is failing; retry shortly.",
+                headers={"Retry-After": str(max(1, round(exc.retry_after)))},
+            ) from exc
+        return breaker
+
+    @staticmethod
+    def _count(model: str, outcome: Outcome) -> None:
+        METRICS.engine_requests_total.labels(model=model, outcome=outcome).inc()
+
+
+async def _first_data(lines: AsyncIterator[str]) -> bytes:
+    async for line in lines:
+        if line.startswith("data: "):
+            payload = line[6:]
+            if payload == "[DONE]":
+                raise EngineStreamError("the engine ended the stream before answering")
+            return payload.encode()
+    raise EngineStreamError("the engine closed the stream before answering")
+
+
+def engine_error_problem(status: int, message: str, *, client_request: bool) -> ProblemError:
+    """The problem for an error status from vLLM.
+
+    400 naming the context length is a context overflow (the customer's conversation is too long). Any other
+    4xx means the request was wrong: the client's fault when the body came from the client (the pass-through),
+    ours otherwise (unknown model, wrong API key: an operator must fix the configuration). 5xx: the engine failed.
+    """
+    if status >= httpx.codes.INTERNAL_SERVER_ERROR:
+        return EngineFailedError(f"The language model failed ({status}): {message}")
+    if status == httpx.codes.BAD_REQUEST and _CONTEXT_OVERFLOW.search(message):
+        return ContextLengthExceededError(f"The conversation no longer fits the model's context: {message}")
+    if client_request and status == httpx.codes.BAD_REQUEST:
+        return BadRequestError(message)
+    if client_request and status == httpx.codes.NOT_FOUND:
+        return NotFoundError(message)
+    return EngineMisconfiguredError("The assistant is misconfigured; the operators have been notified.")
+
+
+def error_message_of(content: bytes) -> str:
+    """vLLM's error message from a response body (``{"error": {"message": ...}}``, or whatever it is)."""
+    fallback = content[:300].decode(errors="replace")
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return fallback
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+        return inner["message"]
+    return fallback

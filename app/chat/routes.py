@@ -1,0 +1,137 @@
+"""Chat's HTTP API (internal; the gateway forwards the public routes here with the caller's identity token)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Request
+from starlette.responses import Response, StreamingResponse
+
+from app.chat.completions import CompletionsProxy
+from app.chat.profiles import ProfileStore
+from app.chat.turns import TurnEvent, TurnRequest, TurnService
+from app.contracts.api import AssistantProfile, ErrorEvent, MessageCreate, Problem, Scope, TurnResult
+from app.contracts.internal import TURN_MODEL_HEADER, TURN_REPLAYED_HEADER, IdentityClaims
+from app.core.identity import require_scopes
+from app.core.request_context import request_id_of
+from app.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE, format_comment, format_event
+
+router = APIRouter(prefix="/internal/v1")
+
+Writer = Annotated[IdentityClaims, Depends(require_scopes(Scope.CONVERSATIONS_WRITE))]
+Integrator = Annotated[IdentityClaims, Depends(require_scopes(Scope.COMPLETIONS))]
+Admin = Annotated[IdentityClaims, Depends(require_scopes(Scope.ADMIN))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Retrying with the same key returns the original result instead of a second answer.",
+    ),
+]
+
+
+# async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, one thread hop per request.
+async def _turns(request: Request) -> TurnService:
+    return request.app.state.turns
+
+
+async def _completions(request: Request) -> CompletionsProxy:
+    return request.app.state.completions
+
+
+async def _profiles(request: Request) -> ProfileStore:
+    return request.app.state.profiles
+
+
+Turns = Annotated[TurnService, Depends(_turns)]
+Completions = Annotated[CompletionsProxy, Depends(_completions)]
+Profiles = Annotated[ProfileStore, Depends(_profiles)]
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    tags=["conversations"],
+    responses={200: {"content": {SSE_MEDIA_TYPE: {}}, "description": "SSE events, or TurnResult as JSON."}},
+)
+async def post_message(
+    *,
+    conversation_id: UUID,
+    body: MessageCreate,
+    identity: Writer,
+    turns: Turns,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    received_at = time.perf_counter()
+    turn = await turns.start(
+        TurnRequest(
+            identity=identity,
+            conversation_id=conversation_id,
+            content=body.content,
+            idempotency_key=idempotency_key,
+            received_at=received_at,
+        )
+    )
+    events = turns.events(turn)
+    headers = {
+        TURN_MODEL_HEADER: turn.profile.model,
+        TURN_REPLAYED_HEADER: "true" if turn.started.replayed else "false",
+    }
+    if SSE_MEDIA_TYPE in request.headers.get("accept", ""):
+        frames = sse_frames(events, request_id=request_id_of(request.scope), instance=request.url.path)
+        return StreamingResponse(frames, media_type=SSE_MEDIA_TYPE, headers={**SSE_HEADERS, **headers})
+    return Response((await collect(events)).model_dump_json(), media_type="application/json", headers=headers)
+
+
+async def sse_frames(events: AsyncIterator[TurnEvent], *, request_id: str, instance: str) -> AsyncIterator[bytes]:
+    """SSE frames for a turn's events; deltas are framed with orjson directly (the per-token path)."""
+    async for event in events:
+        match event:
+            case ("delta", text):
+                yield b"event: delta\ndata: " + orjson.dumps({"event": "delta", "text": text}) + b"\n\n"
+            case ("error", error):
+                problem = Problem(**error.to_problem(request_id=request_id, instance=instance))
+                yield format_event("error", ErrorEvent(problem=problem))
+            case ("message", message):
+                yield format_event("message", message)
+            case ("done", done):
+                yield format_event("done", done)
+            case ("heartbeat", _):
+                yield format_comment()
+
+
+async def collect(events: AsyncIterator[TurnEvent]) -> TurnResult:
+    """The JSON form: the whole turn, or the problem that ended it (raised: the response is that problem)."""
+    customer_message = None
+    async for event in events:
+        match event:
+            case ("message", message):
+                customer_message = message.message
+            case ("error", error):
+                raise error
+            case ("done", done):
+                assert customer_message is not None
+                return TurnResult(customer_message=customer_message, reply=done.message, conversation=done.conversation)
+            case _:
+                pass
+    raise RuntimeError("a turn ended without its done event")  # pragma: no cover
+
+
+@router.post("/chat/completions", tags=["integrations"])
+async def chat_completions(identity: Integrator, completions: Completions, request: Request) -> Response:
+    return await completions.forward(identity, await request.body())
+
+
+@router.get("/assistant-profile", tags=["admin"])
+async def get_assistant_profile(identity: Admin, profiles: Profiles) -> AssistantProfile:
+    return await profiles.get(identity.tenant_id)
+
+
+@router.put("/assistant-profile", tags=["admin"])
+async def put_assistant_profile(body: AssistantProfile, identity: Admin, profiles: Profiles) -> AssistantProfile:
+    return await profiles.put(identity.tenant_id, body)

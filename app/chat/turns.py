@@ -1,0 +1,393 @@
+"""One customer message, end to end: store it, answer it from the engine as it streams, store the answer, apply
+the escalation rules.
+
+The answer is produced by its own task (``_produce``) that feeds a queue the response reads from. The task,
+not the response, owns the engine stream and the final write: when the customer disconnects the response is
+cancelled, the task is told to stop, and it still stores what was generated as a partial answer. Deadlines
+live in that task too, where a timeout cannot fire into someone else's ``await``.
+
+Per token the work is one chunk parse (in the engine client), one queue hop and one SSE frame built with
+orjson: no pydantic model and no database write per token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Literal
+from uuid import UUID
+
+from app.chat.background import BackgroundTasks
+from app.chat.engine import AnswerRequest, AnswerStream, EngineClient, EngineStreamError
+from app.chat.errors import (
+    EngineFailedError,
+    EngineTimeoutError,
+    EngineUnavailableError,
+    MessageTooLongError,
+    RequestInProgressError,
+)
+from app.chat.escalation import EMOTIONS, INTENTS, NEGATIVE_STREAK, Classification, escalation_reason
+from app.chat.profiles import ProfileStore
+from app.chat.prompt import ContextBudget, build_messages, fits_alone
+from app.chat.records import Records, Usage
+from app.chat.sessions_client import SessionsClient
+from app.chat.settings import ChatSettings
+from app.contracts import problems
+from app.contracts.api import AssistantProfile, Conversation, DoneEvent, Message, MessageEvent, MessageStatus
+from app.contracts.api import Usage as ApiUsage
+from app.contracts.internal import FinishAnswer, IdentityClaims, TurnStart, TurnStarted
+from app.core.errors import ProblemError
+from app.core.logging import get_logger
+from app.core.metrics import METRICS
+
+log = get_logger(__name__)
+
+INTENT_INSTRUCTION = "Classify the customer's message by its intent. Answer with one label only."
+EMOTION_INSTRUCTION = "Classify the emotion the customer's message expresses. Answer with one label only."
+FINISH_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    identity: IdentityClaims
+    conversation_id: UUID
+    content: str
+    idempotency_key: str | None
+    received_at: float  # time.perf_counter() when the request arrived: time to first token counts from here
+
+
+@dataclass(frozen=True)
+class StartedTurn:
+    request: TurnRequest
+    started: TurnStarted
+    profile: AssistantProfile
+
+
+#: What a turn emits, in order: ("message", MessageEvent), ("delta", text)*, then ("done", DoneEvent) or
+#: ("error", problem); ("heartbeat", None) whenever the stream has been silent for the heartbeat interval.
+#: Plain tuples: built once per token, they must cost nothing.
+TurnEvent = (
+    tuple[Literal["message"], MessageEvent]
+    | tuple[Literal["delta"], str]
+    | tuple[Literal["done"], DoneEvent]
+    | tuple[Literal["error"], ProblemError]
+    | tuple[Literal["heartbeat"], None]
+)
+HEARTBEAT: TurnEvent = ("heartbeat", None)
+
+
+@dataclass
+class _Pulse:
+    """When the stream last carried something (the consumer stamps it; the heartbeat task reads it)."""
+
+    last: float = field(default_factory=time.monotonic)
+
+
+class TurnService:
+    def __init__(
+        self,
+        *,
+        settings: ChatSettings,
+        sessions: SessionsClient,
+        engine: EngineClient,
+        profiles: ProfileStore,
+        records: Records,
+        background: BackgroundTasks,
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._engine = engine
+        self._profiles = profiles
+        self._records = records
+        self._background = background
+
+    def budget(self, profile: AssistantProfile) -> ContextBudget:
+        return ContextBudget(
+            max_model_len=self._settings.max_model_len,
+            max_tokens=profile.max_tokens,
+            margin_tokens=self._settings.prompt_margin_tokens,
+            chars_per_token=self._settings.chars_per_token,
+        )
+
+    async def start(self, request: TurnRequest) -> StartedTurn:
+        """Everything that can refuse the message with a plain problem response, before anything streams.
+
+        A message that cannot fit the context even alone is refused before it is stored (no half-done turn).
+        """
+        profile = await self._profiles.get(request.identity.tenant_id)
+        if not fits_alone(profile.system_prompt, request.content, self.budget(profile)):
+            raise MessageTooLongError("The message is too long for the assistant's context window; shorten it.")
+        started = await self._sessions.start_turn(
+            request.conversation_id,
+            TurnStart(
+                content=request.content,
+                idempotency_key=request.idempotency_key,
+                history_limit=self._settings.history_limit,
+            ),
+        )
+        answer = started.assistant_message
+        if started.replayed and answer is not None and answer.status == MessageStatus.STREAMING:
+            raise RequestInProgressError(
+                "The original request with this Idempotency-Key is still being answered.",
+                headers={"Retry-After": "2"},
+            )
+        return StartedTurn(request=request, started=started, profile=profile)
+
+    async def events(self, turn: StartedTurn) -> AsyncIterator[TurnEvent]:
+        started = turn.started
+        queue: asyncio.Queue[TurnEvent] = asyncio.Queue()
+        producer = None
+        if started.mode == "bot" and not started.replayed and started.assistant_message is not None:
+            # Started before the first event is sent: the engine call does not wait for the customer's socket.
+            producer = self._background.spawn(self._produce(turn, queue), name=f"answer {started.assistant_message.id}")
+            producer.add_done_callback(partial(_end_stream_if_failed, queue))
+        yield "message", MessageEvent(message=started.customer_message, conversation=started.conversation)
+        if producer is None:
+            for event in self._without_engine(started):
+                yield event
+            return
+        first_token = True
+        pulse = _Pulse()
+        heartbeat = asyncio.create_task(self._heartbeat(queue, pulse), name="heartbeat")
+        held: TurnEvent | None = None  # the event that ended a run of coalesced deltas, sent next
+        try:
+            while True:
+                event, held = (held, None) if held is not None else (await queue.get(), None)
+                if event[0] == "delta":
+                    event, held = coalesce_deltas(event, queue)
+                pulse.last = time.monotonic()
+                if event[0] == "delta" and first_token:
+                    first_token = False
+                    METRICS.time_to_first_token_seconds.labels(service="chat", model=turn.profile.model).observe(
+                        time.perf_counter() - turn.request.received_at
+                    )
+                yield event
+                if event[0] in ("done", "error"):
+                    return
+        finally:
+            heartbeat.cancel()
+            if not producer.done():
+                producer.cancel()  # the customer is gone: stop generating; the producer stores what it has
+
+    async def _heartbeat(self, queue: asyncio.Queue[TurnEvent], pulse: _Pulse) -> None:
+        """A heartbeat into a stream silent for ``sse_heartbeat_seconds`` (a long queue at the engine), so
+        proxies and load balancers do not close it as idle. One timer per stream, nothing per token."""
+        interval = self._settings.sse_heartbeat_seconds
+        while True:
+            silent_for = time.monotonic() - pulse.last
+            if silent_for >= interval:
+                queue.put_nowait(HEARTBEAT)
+                pulse.last = time.monotonic()
+                silent_for = 0.0
+            await asyncio.sleep(interval - silent_for)
+
+    @staticmethod
+    def _without_engine(started: TurnStarted) -> list[TurnEvent]:
+        """A human has the conversation (stored only), or an idempotent replay of a finished answer."""
+        answer = started.assistant_message
+        events: list[TurnEvent] = []
+        if started.replayed and answer is not None and answer.content:
+            events.append(("delta", answer.content))
+        events.append(("done", DoneEvent(message=answer, conversation=started.conversation)))
+        return events
+
+    # --- the answer -------------------------------------------------------------------------------------------
+    async def _produce(self, turn: StartedTurn, queue: asyncio.Queue[TurnEvent]) -> None:
+        started, profile = turn.started, turn.profile
+        assert started.assistant_message is not None
+        answer_started = asyncio.Event()  # the classifier waits for it: it never delays the first token
+        classification = self._classify_in_background(turn, after=answer_started)
+        pieces: list[str] = []
+        stream: AnswerStream | None = None
+        error: ProblemError | None = None
+        cancelled = False
+        try:
+            async with asyncio.timeout(self._settings.engine_total_timeout_seconds):
+                messages = build_messages(profile.system_prompt, started.history, self.budget(profile))
+                stream = await self._engine.open_answer(
+                    AnswerRequest(
+                        model=profile.model,
+                        messages=messages,
+                        temperature=profile.temperature,
+                        max_tokens=profile.max_tokens,
+                        session_id=str(turn.request.conversation_id),
+                    )
+                )
+                answer_started.set()
+                async for text in stream.texts():
+                    pieces.append(text)
+                    queue.put_nowait(("delta", text))
+        except TimeoutError:
+            error = EngineTimeoutError("The answer took longer than allowed; what was generated is kept.")
+        except EngineStreamError as exc:
+            error = EngineFailedError(f"The answer was cut short ({exc}); what was generated is kept.")
+        except ProblemError as exc:
+            error = exc
+        except asyncio.CancelledError:
+            cancelled = True  # the customer left: store what was generated, then end quietly
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+        finally:
+            answer_started.set()  # an answer that failed to start is still classified (the escalation rules)
+            if stream is not None:
+                await stream.aclose()
+        content = "".join(pieces)
+        usage = stream.usage if stream is not None else None
+        finish = FinishAnswer(
+            content=content,
+            status=MessageStatus.COMPLETE if error is None and not cancelled else MessageStatus.PARTIAL,
+            usage=_api_usage(usage),
+            finish_reason=stream.finish_reason if stream is not None else None,
+            error="customer disconnected" if cancelled else (error.detail if error is not None else None),
+        )
+        stored = await self._finish(turn, finish)
+        self._account(turn, usage, stored)
+        if cancelled:
+            classification.cancel()
+            return
+        conversation = await self._escalate_if_needed(turn, classification, error)
+        if error is not None:
+            queue.put_nowait(("error", error))
+        else:
+            queue.put_nowait(("done", DoneEvent(message=stored, conversation=conversation)))
+
+    async def _finish(self, turn: StartedTurn, finish: FinishAnswer) -> Message:
+        assert turn.started.assistant_message is not None
+        async with asyncio.timeout(FINISH_TIMEOUT_SECONDS):
+            return await self._sessions.finish(turn.request.conversation_id, turn.started.assistant_message.id, finish)
+
+    def _account(self, turn: StartedTurn, usage: dict[str, int] | None, stored: Message) -> None:
+        if usage is None:
+            return
+        model = turn.profile.model
+        METRICS.tokens_total.labels(model=model, kind="prompt").inc(usage["prompt_tokens"])
+        METRICS.tokens_total.labels(model=model, kind="completion").inc(usage["completion_tokens"])
+        identity = turn.request.identity
+        record = Usage(
+            tenant_id=identity.tenant_id,
+            key_id=identity.key_id,
+            conversation_id=turn.request.conversation_id,
+            message_id=stored.id,
+            kind="answer",
+            model=model,
+            prompt_tokens=usage["prompt_tokens"],
+            completion_tokens=usage["completion_tokens"],
+        )
+        self._background.spawn(self._records.add_usage(record), name="usage record")
+
+    # --- classification and escalation --------------------------------------------------------------------------
+    def _classify_in_background(
+        self, turn: StartedTurn, *, after: asyncio.Event
+    ) -> asyncio.Task[Classification | None]:
+        """Intent and emotion of the customer's message, alongside the answer once ``after`` is set (its first
+        token): started with the answer, the two classifier calls were built and sent first on this event loop
+        and delayed the answer's request."""
+        return asyncio.create_task(self._classify(turn, after), name="classify")
+
+    async def _classify(self, turn: StartedTurn, after: asyncio.Event) -> Classification | None:
+        model = self._settings.classifier_model
+        if model is None:
+            return None
+        await after.wait()
+        text = turn.request.content
+        (intent, intent_usage), (emotion, emotion_usage) = await asyncio.gather(
+            self._engine.choose(model, INTENT_INSTRUCTION, text, INTENTS),
+            self._engine.choose(model, EMOTION_INSTRUCTION, text, EMOTIONS),
+        )
+        usages = [
+            Usage(
+                tenant_id=turn.request.identity.tenant_id,
+                key_id=turn.request.identity.key_id,
+                conversation_id=turn.request.conversation_id,
+                message_id=turn.started.customer_message.id,
+                kind="classification",
+                model=model,
+                prompt_tokens=usage["prompt_tokens"],
+                completion_tokens=usage["completion_tokens"],
+            )
+            for usage in (intent_usage, emotion_usage)
+            if usage is not None
+        ]
+        if usages:
+            self._background.spawn(self._records.add_usage(*usages), name="classifier usage")
+        if intent is None and emotion is None:
+            return None
+        return Classification(intent=intent, emotion=emotion)
+
+    async def _escalate_if_needed(
+        self,
+        turn: StartedTurn,
+        classification: asyncio.Task[Classification | None],
+        error: ProblemError | None,
+    ) -> Conversation:
+        conversation = turn.started.conversation
+        reason = None
+        verdict = await self._verdict(classification)
+        if verdict is not None:
+            previous = await self._records.classify(
+                tenant_id=turn.request.identity.tenant_id,
+                conversation_id=turn.request.conversation_id,
+                message_id=turn.started.customer_message.id,
+                verdict=verdict,
+                history=NEGATIVE_STREAK - 1,
+            )
+            reason = escalation_reason(verdict, previous)
+        engine_down = isinstance(error, EngineUnavailableError | EngineTimeoutError)
+        if reason is None and engine_down and self._settings.escalate_on_engine_failure:
+            reason = "engine_unavailable"
+        if reason is None:
+            return conversation
+        log.info("escalating to a human", reason=reason)
+        return await self._sessions.escalate(turn.request.conversation_id, reason)
+
+    async def _verdict(self, classification: asyncio.Task[Classification | None]) -> Classification | None:
+        try:
+            async with asyncio.timeout(self._settings.classifier_timeout_seconds):
+                return await classification
+        except TimeoutError:
+            log.warning("classifier too slow; no escalation check for this message")
+            return None
+
+
+def coalesce_deltas(first: TurnEvent, queue: asyncio.Queue[TurnEvent]) -> tuple[TurnEvent, TurnEvent | None]:
+    """``first`` (a delta) joined with the deltas already waiting behind it, and the next other event if one
+    ended the run. A consumer that keeps up gets one event per token; one that falls behind (a loaded process,
+    a slow client) gets fewer, larger events instead of a backlog: per-event work (framing, the ASGI send chain,
+    the gateway's relay) no longer grows with the load that made it fall behind."""
+    if queue.empty():
+        return first, None
+    texts = [str(first[1])]
+    while not queue.empty():
+        following = queue.get_nowait()
+        if following[0] != "delta":
+            return ("delta", "".join(texts)), following
+        texts.append(following[1])
+    return ("delta", "".join(texts)), None
+
+
+def _end_stream_if_failed(queue: asyncio.Queue[TurnEvent], producer: asyncio.Task[None]) -> None:
+    """A producer that raised (storing the answer failed, sessions timed out) has put no ``done``/``error``: end
+    the customer's stream with an error event instead of leaving it open on heartbeats forever."""
+    if producer.cancelled() or (failure := producer.exception()) is None:
+        return
+    if isinstance(failure, ProblemError):
+        problem = failure
+    elif isinstance(failure, TimeoutError):
+        problem = ProblemError.of(problems.DEPENDENCY_TIMEOUT, "Storing the answer took too long; please retry.")
+    else:
+        problem = ProblemError.of(problems.INTERNAL_ERROR, "The answer could not be completed; please retry.")
+    queue.put_nowait(("error", problem))
+
+
+def _api_usage(usage: dict[str, int] | None) -> ApiUsage | None:
+    if usage is None:
+        return None
+    return ApiUsage(
+        prompt_tokens=usage["prompt_tokens"],
+        completion_tokens=usage["completion_tokens"],
+        total_tokens=usage["prompt_tokens"] + usage["completion_tokens"],
+    )

@@ -1,0 +1,110 @@
+"""Schemas of the internal calls between services (never exposed by the gateway).
+
+Every internal request carries an internal identity token (``Authorization: Bearer``; see
+``app.core.identity``) minted by the gateway from the caller's credential; the claims below are what every
+service filters reads and writes by.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from app.contracts.api import (
+    Conversation,
+    ConversationCreate,
+    Message,
+    MessageStatus,
+    Model,
+    Role,
+    Scope,
+    Tier,
+    Usage,
+)
+
+PrincipalKind = Literal["api_key", "user", "end_user"]
+
+
+class IdentityClaims(Model):
+    """Who is calling, on whose behalf, with what rights. Minted by the gateway, checked by every service."""
+
+    tenant_id: UUID
+    principal: PrincipalKind
+    subject: str = Field(description="api key id, user id, or the tenant's end-user id for widget tokens")
+    role: Role
+    scopes: list[Scope]
+    key_id: UUID | None = Field(
+        default=None, description="the API key charged for this request (widget tokens name theirs)"
+    )
+    tier: Tier | None = None
+
+
+# --- auth -----------------------------------------------------------------------------------------------------
+class VerifyKeyRequest(Model):
+    key: str = Field(max_length=200)
+
+
+class VerifiedKey(Model):
+    key_id: UUID
+    tenant_id: UUID
+    tier: Tier
+    scopes: list[Scope]
+
+
+# --- sessions -------------------------------------------------------------------------------------------------
+class CreateConversation(ConversationCreate):
+    """The public body plus what the gateway knows about the caller."""
+
+
+class HistoryMessage(Model):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class TurnStart(Model):
+    """Posted by chat to sessions: store the customer message (idempotently) and say how to answer it."""
+
+    content: str
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    history_limit: int = Field(default=50, ge=0, le=500, description="most recent messages to return for the prompt")
+
+
+class TurnStarted(Model):
+    """What chat needs to answer: the stored message, who answers, and the history window."""
+
+    customer_message: Message
+    conversation: Conversation
+    mode: Literal["bot", "human"] = Field(description="bot: chat calls the engine; human: stored only")
+    history: list[HistoryMessage] = Field(description="oldest first, ending with the new customer message")
+    assistant_message: Message | None = Field(
+        None, description="placeholder (status streaming) the answer is written into; null in human mode"
+    )
+    replayed: bool = Field(default=False, description="true when the idempotency key matched an earlier turn")
+
+
+#: Response headers chat puts on a turn for the gateway: the model that answered (its metrics label) and
+#: whether the turn was an idempotent replay (already charged: not charged again).
+TURN_MODEL_HEADER = "X-Helpline-Model"
+TURN_REPLAYED_HEADER = "X-Helpline-Replayed"
+
+
+class FinishAnswer(Model):
+    """Posted by chat when an answer ends, however it ends: nothing generated is lost."""
+
+    content: str
+    status: Literal[MessageStatus.COMPLETE, MessageStatus.PARTIAL]
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    error: str | None = Field(default=None, max_length=500, description="why the answer is partial, for the logs")
+
+
+#: Why chat's rules hand a conversation to a human (``Escalate.reason``); the handoff metric's label values.
+ESCALATION_REASONS = ("human_request", "negative_emotion", "engine_unavailable")
+
+
+class Escalate(Model):
+    """Posted by chat when its rules decide a human should take over."""
+
+    reason: str = Field(max_length=200, description=f"one of {', '.join(ESCALATION_REASONS)} (else counted as other)")

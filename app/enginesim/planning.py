@@ -1,0 +1,210 @@
+"""From a validated request to what the engine will do: the prompt's tokens and the tokens it will generate.
+
+The checks run in vLLM's order - context length first, then sampling parameters - with vLLM's messages, so a
+client sees the same 400 for the same mistake. The generated text is decided here, up front: the scheduler only
+decides *when* each token comes out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+
+import orjson
+
+from app.enginesim.answers import Completion, compose_answer, fixed_answer
+from app.enginesim.config import SimConfig
+from app.enginesim.errors import APIError, invalid_request, max_tokens_too_large, prompt_too_long
+from app.enginesim.protocol import (
+    ChatCompletionRequest,
+    ChatMessage,
+    CompletionRequest,
+    SamplingRequest,
+    StructuredOutputs,
+)
+from app.enginesim.structured import minimal_instance, pick_choice
+from app.enginesim.tokenizer import render_chat, tokenize
+
+
+@dataclass(frozen=True)
+class GenerationPlan:
+    prompt_tokens: list[str]
+    completion: Completion
+
+
+def plan_chat(request: ChatCompletionRequest, config: SimConfig) -> GenerationPlan:
+    conversation = [(message.role, message_text(message)) for message in request.messages]
+    prompt = render_chat(conversation, add_generation_prompt=request.add_generation_prompt)
+    customer_text = next((text for role, text in reversed(conversation) if role == "user"), "")
+    return _plan(
+        request,
+        max_tokens=request.requested_max_tokens(),
+        prompt_tokens=tokenize(prompt),
+        prompt_text=prompt,
+        customer_text=customer_text,
+        config=config,
+    )
+
+
+def plan_completion(request: CompletionRequest, config: SimConfig) -> GenerationPlan:
+    prompt = _single_prompt(request.prompt)
+    if isinstance(prompt, str):
+        text, tokens = prompt, tokenize(prompt)
+    else:
+        text, tokens = " ".join(map(str, prompt)), [f"<{token_id}>" for token_id in prompt]
+    return _plan(
+        request,
+        max_tokens=request.requested_max_tokens(),
+        prompt_tokens=tokens,
+        prompt_text=text,
+        customer_text=text,
+        config=config,
+    )
+
+
+def _single_prompt(prompt: str | list[str] | list[int] | list[list[int]]) -> str | list[int]:
+    """The one prompt of a completions request: text, or token ids (vLLM also takes batches; we do not)."""
+    if isinstance(prompt, str):
+        if not prompt:
+            raise invalid_request("Either prompt or prompt_embeds must be provided and non-empty.", param="prompt")
+        return prompt
+    token_ids = [item for item in prompt if isinstance(item, int)]
+    if len(token_ids) == len(prompt) and token_ids:
+        return token_ids
+    if len(prompt) != 1:
+        raise APIError(f"The engine simulator serves one prompt per request; got {len(prompt)}.", param="prompt")
+    (single,) = prompt
+    if isinstance(single, str):
+        return _single_prompt(single)
+    if isinstance(single, list):
+        return [int(item) for item in single]
+    raise invalid_request("prompt must be a string, a list of token ids, or a list of one of those", param="prompt")
+
+
+def message_text(message: ChatMessage) -> str:
+    """A message's text; text parts are joined with newlines like vLLM's chat parser does."""
+    content = message.content
+    if content is None or isinstance(content, str):
+        return content or ""
+    texts: list[str] = []
+    for part in content:
+        if part.type != "text" or part.text is None:
+            raise APIError(
+                f"The engine simulator serves a text-only model; content part type {part.type!r} is not supported.",
+                param="messages",
+            )
+        texts.append(part.text)
+    return "\n".join(texts)
+
+
+def _plan(
+    request: SamplingRequest,
+    *,
+    max_tokens: int | None,
+    prompt_tokens: list[str],
+    prompt_text: str,
+    customer_text: str,
+    config: SimConfig,
+) -> GenerationPlan:
+    prompt_len = len(prompt_tokens)
+    if prompt_len >= config.max_model_len:
+        raise prompt_too_long(max_model_len=config.max_model_len, prompt_tokens=prompt_len)
+    if max_tokens is not None and prompt_len + max_tokens > config.max_model_len:
+        raise max_tokens_too_large(max_model_len=config.max_model_len, prompt_tokens=prompt_len, max_tokens=max_tokens)
+    validate_sampling(request, max_tokens)
+    limit = max_tokens if max_tokens is not None else config.max_model_len - prompt_len
+    rng = answer_rng(config.seed, request, prompt_text)
+    stop = request.stop_strings()
+    constrained = constrained_text(request, customer_text, rng)
+    if constrained is not None:
+        return GenerationPlan(prompt_tokens, fixed_answer(constrained, limit=limit, stop=stop))
+    completion = compose_answer(
+        customer_text,
+        rng,
+        natural_tokens=config.output_tokens,
+        limit=limit,
+        min_tokens=request.min_tokens,
+        ignore_eos=request.ignore_eos,
+        stop=stop,
+    )
+    return GenerationPlan(prompt_tokens, completion)
+
+
+def validate_sampling(request: SamplingRequest, max_tokens: int | None) -> None:
+    """vLLM's SamplingParams checks (same messages), plus the simulator's one-choice limit."""
+    if request.n is not None and request.n != 1:
+        raise APIError(
+            f"The engine simulator generates one choice per request: n must be 1, got {request.n}.", param="n"
+        )
+    if request.temperature is not None and request.temperature < 0:
+        raise APIError(f"temperature must be non-negative, got {request.temperature}.", param="temperature")
+    if request.top_p is not None and not 0 < request.top_p <= 1:
+        raise APIError(f"top_p must be in (0, 1], got {request.top_p}.", param="top_p")
+    if max_tokens is not None and max_tokens < 1:
+        raise APIError(f"max_tokens must be at least 1, got {max_tokens}.", param="max_tokens")
+    if request.min_tokens < 0:
+        raise APIError(f"min_tokens must be greater than or equal to 0, got {request.min_tokens}.", param="min_tokens")
+    if max_tokens is not None and request.min_tokens > max_tokens:
+        raise APIError(
+            f"min_tokens must be less than or equal to max_tokens={max_tokens}, got {request.min_tokens}.",
+            param="min_tokens",
+        )
+
+
+def answer_rng(engine_seed: int, request: SamplingRequest, prompt_text: str) -> random.Random:
+    """The randomness behind the text: fixed by (engine seed, request seed, prompt).
+
+    Greedy decoding (temperature 0) ignores the request's seed, as a real sampler does.
+    """
+    greedy = request.temperature == 0
+    prompt_digest = hashlib.sha256(prompt_text.encode()).hexdigest()
+    # Simulation, not security: a seeded PRNG is the point (reproducible answers).
+    return random.Random(f"{engine_seed}|{'greedy' if greedy else request.seed}|{prompt_digest}")  # noqa: S311
+
+
+def constrained_text(request: SamplingRequest, customer_text: str, rng: random.Random) -> str | None:
+    """The answer when structured outputs constrain it (a choice or a JSON document), else None."""
+    structured = request.structured_outputs
+    if structured is not None:
+        return _structured_text(structured, customer_text, rng)
+    response_format = request.response_format
+    if response_format is None or response_format.type == "text":
+        return None
+    if response_format.type == "json_schema":
+        if response_format.json_schema is None:
+            raise invalid_request(
+                "When response_format type is 'json_schema', the 'json_schema' field must be provided.",
+                param="response_format",
+            )
+        return orjson.dumps(minimal_instance(response_format.json_schema.json_schema or {})).decode()
+    return "{}"
+
+
+def _structured_text(structured: StructuredOutputs, customer_text: str, rng: random.Random) -> str | None:
+    kinds = [kind for kind in (structured.json_schema, structured.regex, structured.choice) if kind is not None]
+    if len(kinds) > 1:
+        raise invalid_request(
+            "You can only use one kind of constraints for structured outputs ('json', 'regex' or 'choice')."
+        )
+    if structured.choice is not None:
+        if not structured.choice:
+            raise APIError("structured_outputs.choice must not be empty.", param="structured_outputs")
+        return pick_choice(structured.choice, customer_text, rng)
+    if structured.json_schema is not None:
+        schema = structured.json_schema
+        if isinstance(schema, str):
+            try:
+                schema = orjson.loads(schema)
+            except orjson.JSONDecodeError as exc:
+                raise APIError(f"structured_outputs.json is not valid JSON: {exc}", param="structured_outputs") from exc
+        return orjson.dumps(minimal_instance(schema if isinstance(schema, dict) else {})).decode()
+    if structured.json_object:
+        return "{}"
+    if structured.regex is not None or structured.grammar is not None or structured.structural_tag is not None:
+        raise APIError(
+            "The engine simulator cannot generate text for regex, grammar or structural_tag constraints; "
+            "use choice or json.",
+            param="structured_outputs",
+        )
+    return None

@@ -1,0 +1,238 @@
+"""Admission control per API key: revocation, daily token quota, requests per minute, concurrent streams.
+
+Refusals are 429 problems with ``Retry-After`` and the IETF draft ``RateLimit-*`` headers, counted in
+``helpline_rate_limit_rejections_total{tier, limit}``. Tokens are charged after an answer from the engine's
+reported usage; the quota is checked before the next request, so an answer is never cut short by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from app.contracts import problems
+from app.contracts.api import Tier
+from app.contracts.internal import IdentityClaims
+from app.core.errors import ProblemError
+from app.core.identity import InvalidIdentityError
+from app.core.ids import uuid7
+from app.core.logging import get_logger
+from app.core.metrics import METRICS
+from app.gateway.policy import TIER_POLICIES, TierPolicy
+from app.gateway.ratelimit import LimitDecision, RequestLimiter
+from app.gateway.store import Admission, GatewayStore
+
+#: A client refused for concurrency is told to come back after this many seconds (streams last ~seconds).
+STREAM_RETRY_AFTER_SECONDS = 5
+
+log = get_logger(__name__)
+
+
+class RateLimitedError(ProblemError):
+    problem = problems.RATE_LIMITED
+
+
+class QuotaExceededError(ProblemError):
+    problem = problems.QUOTA_EXCEEDED
+
+
+class TooManyStreamsError(ProblemError):
+    problem = problems.TOO_MANY_STREAMS
+
+
+def utc_day(now: datetime) -> str:
+    return now.strftime("%Y%m%d")
+
+
+def seconds_until_utc_midnight(now: datetime) -> int:
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, int((tomorrow - now).total_seconds()))
+
+
+def rate_limit_headers(*, limit: int, remaining: int, reset_seconds: int, policy: str) -> dict[str, str]:
+    return {
+        "Retry-After": str(reset_seconds),
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": str(max(0, remaining)),
+        "RateLimit-Reset": str(reset_seconds),
+        "RateLimit-Policy": policy,
+    }
+
+
+@dataclass
+class StreamLease:
+    """A slot in a key's concurrent-stream cap, renewed in the background until released."""
+
+    store: GatewayStore
+    key_id: UUID
+    lease: str
+    ttl_seconds: int
+    _renewal: asyncio.Task[None] | None = None
+
+    def start_renewing(self) -> None:
+        self._renewal = asyncio.create_task(self._renew_forever())
+
+    async def _renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.ttl_seconds / 3)
+            try:
+                await self.store.renew_stream(self.key_id, self.lease, self.ttl_seconds)
+            except ProblemError:
+                log.warning("stream_lease_renewal_failed", key_id=str(self.key_id))
+
+    async def release(self) -> None:
+        if self._renewal is not None:
+            self._renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewal
+            self._renewal = None
+        try:
+            await self.store.release_stream(self.key_id, self.lease)
+        except ProblemError:  # the lease expires by itself: a crashed or partitioned gateway cannot leak slots
+            log.warning("stream_lease_release_failed", key_id=str(self.key_id))
+
+
+class Gatekeeper:
+    def __init__(
+        self,
+        store: GatewayStore,
+        limiter: RequestLimiter,
+        *,
+        user_requests_per_minute: int,
+        login_attempts_per_minute: int,
+        lease_seconds: int,
+    ) -> None:
+        self.store = store
+        self.limiter = limiter
+        self.user_requests_per_minute = user_requests_per_minute
+        self.login_attempts_per_minute = login_attempts_per_minute
+        self.lease_seconds = lease_seconds
+        self._charges: set[asyncio.Task[None]] = set()
+
+    @staticmethod
+    def policy_of(identity: IdentityClaims) -> TierPolicy:
+        return TIER_POLICIES[identity.tier or Tier.FREE]
+
+    async def admit(
+        self, identity: IdentityClaims, now: datetime | None = None, *, stream: bool = False
+    ) -> StreamLease | None:
+        """Raise the matching 401/429 unless ``identity`` may make one more request now.
+
+        With ``stream=True`` the concurrent-stream lease is taken in the same round trip and returned (the caller
+        releases it); it is given back at once if the request is refused for another reason.
+        """
+        if identity.key_id is None:  # agents and admins with user tokens: a per-user request rate only
+            decision = await self.limiter.hit(
+                self.user_requests_per_minute, "user", str(identity.tenant_id), identity.subject
+            )
+            if not decision.allowed:
+                self._refuse_rate("user", decision.limit, decision.remaining, decision.reset_seconds)
+            return None
+        now = now or datetime.now(UTC)
+        policy = self.policy_of(identity)
+        lease = StreamLease(self.store, identity.key_id, uuid7().hex, self.lease_seconds) if stream else None
+        admission, decision, granted = await asyncio.gather(
+            self.store.admission(identity.key_id, utc_day(now)),
+            self.limiter.hit(policy.requests_per_minute, "key", str(identity.key_id)),
+            self._acquire(lease, policy),
+        )
+        try:
+            self._check(identity, policy, admission, decision, now)
+            if lease is not None and not granted:
+                self._refuse_streams(identity, policy)
+        except ProblemError:
+            if lease is not None and granted:
+                await lease.release()
+            raise
+        if lease is not None:
+            lease.start_renewing()
+        return lease
+
+    async def _acquire(self, lease: StreamLease | None, policy: TierPolicy) -> bool:
+        if lease is None:
+            return False
+        return await self.store.acquire_stream(lease.key_id, lease.lease, policy.concurrent_streams, self.lease_seconds)
+
+    def _check(
+        self, identity: IdentityClaims, policy: TierPolicy, admission: Admission, decision: LimitDecision, now: datetime
+    ) -> None:
+        if admission.revoked:
+            raise InvalidIdentityError("The API key has been revoked.")
+        if policy.tokens_per_day is not None and admission.tokens_used >= policy.tokens_per_day:
+            reset = seconds_until_utc_midnight(now)
+            METRICS.rate_limit_rejections_total.labels(tier=self._tier(identity), limit="tokens").inc()
+            raise QuotaExceededError(
+                f"The key has used its {policy.tokens_per_day} tokens for today (UTC).",
+                headers=rate_limit_headers(
+                    limit=policy.tokens_per_day,
+                    remaining=0,
+                    reset_seconds=reset,
+                    policy=f"{policy.tokens_per_day};w=86400",
+                ),
+            )
+        if not decision.allowed:
+            self._refuse_rate(self._tier(identity), decision.limit, decision.remaining, decision.reset_seconds)
+
+    async def admit_login(self, tenant: str, email: str) -> None:
+        """Slow down password guessing: a few attempts per tenant and email per minute."""
+        decision = await self.limiter.hit(self.login_attempts_per_minute, "login", tenant, email.lower())
+        if not decision.allowed:
+            self._refuse_rate("login", decision.limit, decision.remaining, decision.reset_seconds)
+
+    def _refuse_rate(self, tier: str, limit: int, remaining: int, reset_seconds: int) -> None:
+        METRICS.rate_limit_rejections_total.labels(tier=tier, limit="requests").inc()
+        raise RateLimitedError(
+            f"More than {limit} requests per minute.",
+            headers=rate_limit_headers(
+                limit=limit, remaining=remaining, reset_seconds=reset_seconds, policy=f"{limit};w=60"
+            ),
+        )
+
+    async def open_stream(self, identity: IdentityClaims) -> StreamLease | None:
+        """A lease on one of the key's concurrent streams (None for user tokens, which have no key cap)."""
+        if identity.key_id is None:
+            return None
+        policy = self.policy_of(identity)
+        lease = StreamLease(self.store, identity.key_id, uuid7().hex, self.lease_seconds)
+        if not await self._acquire(lease, policy):
+            self._refuse_streams(identity, policy)
+        lease.start_renewing()
+        return lease
+
+    def _refuse_streams(self, identity: IdentityClaims, policy: TierPolicy) -> None:
+        METRICS.rate_limit_rejections_total.labels(tier=self._tier(identity), limit="streams").inc()
+        raise TooManyStreamsError(
+            f"The key already has {policy.concurrent_streams} streams open.",
+            headers=rate_limit_headers(
+                limit=policy.concurrent_streams,
+                remaining=0,
+                reset_seconds=STREAM_RETRY_AFTER_SECONDS,
+                policy=f"{policy.concurrent_streams};w={self.lease_seconds}",
+            ),
+        )
+
+    def charge(self, identity: IdentityClaims, tokens: int, now: datetime | None = None) -> None:
+        """Charge ``tokens`` to the identity's key in the background (survives the client going away)."""
+        if identity.key_id is None or tokens <= 0:
+            return
+        task = asyncio.create_task(self._charge(identity.key_id, utc_day(now or datetime.now(UTC)), tokens))
+        self._charges.add(task)
+        task.add_done_callback(self._charges.discard)
+
+    async def _charge(self, key_id: UUID, day: str, tokens: int) -> None:
+        try:
+            await self.store.charge_tokens(key_id, day, tokens)
+        except ProblemError:
+            log.error("token_charge_failed", key_id=str(key_id), tokens=tokens)
+
+    async def drain(self) -> None:
+        """Wait for pending charges (shutdown: nothing charged is lost)."""
+        if self._charges:
+            await asyncio.gather(*self._charges, return_exceptions=True)
+
+    @staticmethod
+    def _tier(identity: IdentityClaims) -> str:
+        return (identity.tier or Tier.FREE).value

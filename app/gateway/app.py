@@ -1,0 +1,131 @@
+"""The gateway's application: pooled clients to auth/sessions/chat, the store, the limiter, the routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+
+from app.core.api_keys import KeyspaceLayout
+from app.core.app_factory import ReadinessCheck, create_app
+from app.core.internal_client import InternalClient
+from app.core.redis import redis_client
+from app.gateway.admission import Gatekeeper
+from app.gateway.body_limit import BodyLimitMiddleware
+from app.gateway.components import Gateway
+from app.gateway.credentials import Authenticator, LocalKeyCache, ServiceToken
+from app.gateway.jwks import JwksCache
+from app.gateway.openai_errors import openai_error_response
+from app.gateway.openapi import build_openapi
+from app.gateway.ratelimit import RequestLimiter, redis_storage
+from app.gateway.routes import admin, agent, auth, completions, conversations, problems, webchat
+from app.gateway.settings import GatewaySettings
+from app.gateway.store import GatewayStore, MemoryStore, RedisStore
+
+DESCRIPTION = """Customer-service chat API. Authenticate with `Authorization: Bearer <key or token>`.
+Errors are RFC 9457 `application/problem+json` with a `request_id`; see `/problems/{slug}` for each type."""
+
+
+def build_components(settings: GatewaySettings) -> Gateway:
+    def client(url: str, service: str) -> InternalClient:
+        return InternalClient(
+            url,
+            service=service,
+            connect_timeout=settings.upstream_connect_timeout_seconds,
+            read_timeout=settings.upstream_read_timeout_seconds,
+        )
+
+    layout = KeyspaceLayout(settings.redis_key_prefix)
+    store: GatewayStore
+    local_cache: LocalKeyCache | None = None
+    if settings.redis_url:
+        redis = redis_client(settings.redis_url, max_connections=settings.redis_max_connections)
+        store = RedisStore(redis, layout)
+        limiter = RequestLimiter(redis_storage(settings.redis_url, redis, layout.rate_limits))
+        # Only with Redis: revocation markers are what make a process-local cache safe.
+        local_cache = LocalKeyCache(ttl_seconds=settings.local_key_cache_seconds)
+    else:
+        store, limiter = MemoryStore(), RequestLimiter()
+    auth_client = client(settings.auth_url, "auth")
+    jwks = JwksCache(auth_client, refresh_seconds=settings.jwks_refresh_seconds)
+    secret = settings.internal_token_secret.get_secret_value()
+    return Gateway(
+        internal_secret=secret,
+        auth=auth_client,
+        sessions=client(settings.sessions_url, "sessions"),
+        chat=client(settings.chat_url, "chat"),
+        store=store,
+        jwks=jwks,
+        authenticator=Authenticator(
+            store=store,
+            auth=auth_client,
+            jwks=jwks,
+            service_token=ServiceToken(secret),
+            key_cache_seconds=settings.key_cache_seconds,
+            local_cache=local_cache,
+        ),
+        gatekeeper=Gatekeeper(
+            store,
+            limiter,
+            user_requests_per_minute=settings.user_requests_per_minute,
+            login_attempts_per_minute=settings.login_attempts_per_minute,
+            lease_seconds=settings.stream_lease_seconds,
+        ),
+    )
+
+
+def _healthz_of(client: InternalClient) -> ReadinessCheck:
+    async def check() -> None:
+        await client.request("GET", "/healthz")
+
+    return check
+
+
+def build_app(settings: GatewaySettings, components: Gateway | None = None) -> FastAPI:
+    gateway = components or build_components(settings)
+    # Ready when the store answers and every downstream is alive: traffic sent to this gateway could be served.
+    checks: dict[str, ReadinessCheck] = {
+        "store": gateway.store.ping,
+        "auth": _healthz_of(gateway.auth),
+        "sessions": _healthz_of(gateway.sessions),
+        "chat": _healthz_of(gateway.chat),
+    }
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await gateway.aclose()
+
+    app = create_app(
+        settings,
+        title="Helpline API",
+        description=DESCRIPTION,
+        version="1.0.0",
+        routers=[
+            conversations.router,
+            agent.router,
+            admin.router,
+            auth.router,
+            completions.router,
+            problems.router,
+            webchat.router,
+        ],
+        readiness_checks=checks,
+        lifespan=lifespan,
+        trust_incoming_request_id=False,
+        problem_renderers=[(completions.PATH, openai_error_response)],
+        middleware=[Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)],
+        public_docs=True,
+    )
+    app.state.gateway = gateway
+
+    def openapi() -> dict[str, Any]:
+        return build_openapi(app)
+
+    app.openapi = openapi
+    return app

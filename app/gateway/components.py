@@ -1,0 +1,29 @@
+"""Everything a gateway request uses, built once per process (pooled clients, store, limiter, caches)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.core.internal_client import InternalClient
+from app.gateway.admission import Gatekeeper
+from app.gateway.credentials import Authenticator
+from app.gateway.jwks import JwksCache
+from app.gateway.store import GatewayStore
+
+
+@dataclass(frozen=True)
+class Gateway:
+    internal_secret: str
+    auth: InternalClient
+    sessions: InternalClient
+    chat: InternalClient
+    store: GatewayStore
+    jwks: JwksCache
+    authenticator: Authenticator
+    gatekeeper: Gatekeeper
+
+    async def aclose(self) -> None:
+        await self.gatekeeper.drain()
+        for client in (self.auth, self.sessions, self.chat):
+            await client.aclose()
+        await self.store.aclose()

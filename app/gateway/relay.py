@@ -1,0 +1,198 @@
+"""Pass-through of downstream streams: bytes go out as they come in; only what must be read is read.
+
+``RelayResponse`` forwards a downstream body chunk by chunk and stops the downstream as soon as the client
+disconnects (even while waiting for the next chunk), then runs its close callback exactly once, shielded
+from cancellation: the stream lease is released and the tokens are charged however the stream ends.
+The watchers look inside the stream for the two things the gateway needs: the first token (time to first
+token as the customer sees it) and the final usage (token charging).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from typing import Any, Protocol
+
+import anyio
+import httpx
+import orjson
+from pydantic import BaseModel
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from app.core.logging import get_logger
+from app.core.metrics import METRICS
+from app.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE, SSEParser
+from app.gateway.admission import StreamLease
+from app.gateway.components import Gateway
+from app.gateway.dependencies import Caller
+
+_NON_EMPTY_CONTENT = re.compile(r'"content":\s*"[^"]')
+
+log = get_logger(__name__)
+
+OnClose = Callable[[bool], Awaitable[None]]
+
+
+class RelayResponse(StreamingResponse):
+    """A streaming response that notices a client disconnect at once and always runs ``on_close``."""
+
+    def __init__(
+        self,
+        chunks: AsyncIterator[bytes],
+        *,
+        on_close: OnClose,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str = SSE_MEDIA_TYPE,
+    ) -> None:
+        super().__init__(
+            chunks, status_code=status_code, headers={**SSE_HEADERS, **(headers or {})}, media_type=media_type
+        )
+        self.on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        completed = False
+        try:
+            async with anyio.create_task_group() as group:
+
+                async def stop_when_client_leaves() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    group.cancel_scope.cancel()
+
+                group.start_soon(stop_when_client_leaves)
+                await self.stream_response(send)
+                completed = True
+                group.cancel_scope.cancel()
+        except OSError:  # the client went away between two chunks (the server refuses the next send)
+            log.info("client_disconnected_mid_stream")
+        finally:
+            with anyio.CancelScope(shield=True):
+                close = getattr(self.body_iterator, "aclose", None)
+                if close is not None:
+                    await close()
+                await self.on_close(completed)
+
+
+class StreamRelay(Protocol):
+    """Looks at (or reshapes) a stream as it passes and learns the tokens to charge."""
+
+    total_tokens: int
+
+    def relay(self, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]: ...
+
+
+async def relay_stream(
+    gateway: Gateway,
+    caller: Caller,
+    path: str,
+    *,
+    body: BaseModel | dict[str, Any],
+    headers: Mapping[str, str],
+    make_relay: Callable[[httpx.Response], StreamRelay],
+    lease: StreamLease | None,
+) -> RelayResponse:
+    """Open a stream on chat under the caller's concurrent-stream lease and relay it; charge its tokens when it
+    ends. The lease is released however the stream ends (an error before it starts included)."""
+    resources = AsyncExitStack()
+    if lease is not None:
+        resources.push_async_callback(lease.release)
+    try:
+        upstream = await resources.enter_async_context(
+            gateway.chat.stream("POST", path, json=body, headers={**headers, "Accept": SSE_MEDIA_TYPE})
+        )
+    except BaseException:
+        await resources.aclose()
+        raise
+    relay = make_relay(upstream)
+
+    async def on_close(_completed: bool) -> None:
+        await resources.aclose()
+        gateway.gatekeeper.charge(caller.identity, relay.total_tokens)
+
+    return RelayResponse(relay.relay(upstream.aiter_raw()), on_close=on_close, status_code=upstream.status_code)
+
+
+class TurnStreamWatcher:
+    """Reads a conversation turn's SSE events (``message``, ``delta``*, ``done``|``error``) as they pass."""
+
+    def __init__(self, *, started_at: float, model: str, chargeable: bool = True) -> None:
+        self.started_at = started_at
+        self.model = model
+        self.chargeable = chargeable  # false for a replayed turn: its tokens were charged the first time
+        self.total_tokens = 0
+        self._parser = SSEParser()
+        self._first_token_seen = False
+        self._finished = False
+
+    def feed(self, chunk: bytes) -> None:
+        if self._finished:
+            return
+        for event in self._parser.feed(chunk):
+            if event.event == "delta" and not self._first_token_seen:
+                self._first_token_seen = True
+                observe_time_to_first_token(self.model, self.started_at)
+            elif event.event == "done":
+                if self.chargeable:
+                    self.total_tokens = total_tokens_of((event.json().get("message") or {}).get("usage"))
+                self._finished = True
+            elif event.event == "error":
+                self._finished = True
+
+    async def relay(self, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        async for chunk in source:
+            self.feed(chunk)
+            yield chunk
+
+
+class CompletionStreamRelay:
+    """Relays an OpenAI-style stream (``data: {chunk}`` ... ``data: [DONE]``), reading the usage chunk.
+
+    The gateway always asks for usage (it charges from it); when the client did not, the usage-only chunk is
+    dropped, so the client sees exactly the stream it asked for.
+    """
+
+    def __init__(self, *, started_at: float, model: str, client_wants_usage: bool) -> None:
+        self.started_at = started_at
+        self.model = model
+        self.client_wants_usage = client_wants_usage
+        self.total_tokens = 0
+        self._parser = SSEParser()
+        self._first_token_seen = False
+
+    def _keep(self, data: str) -> bool:
+        if not self._first_token_seen and _NON_EMPTY_CONTENT.search(data):
+            self._first_token_seen = True
+            observe_time_to_first_token(self.model, self.started_at)
+        if '"usage"' not in data or data == "[DONE]":
+            return True
+        chunk = orjson.loads(data)
+        usage = chunk.get("usage") if isinstance(chunk, dict) else None
+        if not usage:
+            return True
+        self.total_tokens = total_tokens_of(usage)
+        return self.client_wants_usage or chunk.get("choices") != []
+
+    async def relay(self, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        async for raw in source:
+            kept = [
+                b"data: " + event.data.encode() + b"\n\n" for event in self._parser.feed(raw) if self._keep(event.data)
+            ]
+            if kept:
+                yield b"".join(kept)
+
+
+def total_tokens_of(usage: Any) -> int:
+    if not isinstance(usage, dict):
+        return 0
+    total = usage.get("total_tokens")
+    if isinstance(total, int):
+        return total
+    return int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
+
+
+def observe_time_to_first_token(model: str, started_at: float) -> None:
+    METRICS.time_to_first_token_seconds.labels(service="gateway", model=model).observe(time.perf_counter() - started_at)

@@ -1,0 +1,76 @@
+"""Agent desk routes (user tokens with role agent or admin): the queue, claim, reply, resolve."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from app.contracts.api import (
+    MAX_PAGE_SIZE,
+    AgentReply,
+    Conversation,
+    ConversationPage,
+    ConversationStatus,
+    Message,
+    MessagePage,
+    Scope,
+)
+from app.gateway.dependencies import Caller, GatewayDep, authenticated
+from app.gateway.forwarding import forward, internal_path
+from app.gateway.openapi import problem_responses
+
+router = APIRouter(prefix="/v1/agent/conversations", tags=["agent desk"])
+Agent = Annotated[Caller, Depends(authenticated(Scope.AGENT))]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+Cursor = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("", response_model=ConversationPage, responses=problem_responses())
+async def list_conversations(
+    _agent: Agent,
+    gateway: GatewayDep,
+    status: ConversationStatus = ConversationStatus.WAITING_HUMAN,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    """The tenant's conversations in a status (by default those waiting for a human), oldest first."""
+    return await forward(
+        gateway.sessions,
+        "GET",
+        internal_path("/v1/agent/conversations"),
+        params={"status": status.value, "limit": limit, "cursor": cursor},
+    )
+
+
+@router.get("/{conversation_id}/messages", response_model=MessagePage, responses=problem_responses(404))
+async def list_messages(
+    conversation_id: UUID, _agent: Agent, gateway: GatewayDep, limit: Limit = 50, cursor: Cursor = None
+) -> Response:
+    return await forward(
+        gateway.sessions,
+        "GET",
+        internal_path(f"/v1/agent/conversations/{conversation_id}/messages"),
+        params={"limit": limit, "cursor": cursor},
+    )
+
+
+@router.post("/{conversation_id}/claim", response_model=Conversation, responses=problem_responses(404, 409))
+async def claim(conversation_id: UUID, _agent: Agent, gateway: GatewayDep) -> Response:
+    """Take the conversation (409 if another agent has it)."""
+    return await forward(gateway.sessions, "POST", internal_path(f"/v1/agent/conversations/{conversation_id}/claim"))
+
+
+@router.post(
+    "/{conversation_id}/messages", status_code=201, response_model=Message, responses=problem_responses(404, 409)
+)
+async def reply(conversation_id: UUID, body: AgentReply, _agent: Agent, gateway: GatewayDep) -> Response:
+    return await forward(
+        gateway.sessions, "POST", internal_path(f"/v1/agent/conversations/{conversation_id}/messages"), body=body
+    )
+
+
+@router.post("/{conversation_id}/resolve", response_model=Conversation, responses=problem_responses(404, 409))
+async def resolve(conversation_id: UUID, _agent: Agent, gateway: GatewayDep) -> Response:
+    return await forward(gateway.sessions, "POST", internal_path(f"/v1/agent/conversations/{conversation_id}/resolve"))

@@ -1,0 +1,95 @@
+"""``POST /v1/chat/completions``: the OpenAI-compatible pass-through for integrations.
+
+Stateless (no conversation is stored), metered and limited like the domain API, errors in OpenAI's shape.
+The gateway asks for usage on every stream (tokens are charged from it) and hides it from clients that did
+not ask for it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import httpx
+import orjson
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.contracts.api import Scope
+from app.gateway.components import Gateway
+from app.gateway.dependencies import Caller, GatewayDep, authenticated
+from app.gateway.forwarding import internal_path
+from app.gateway.openapi import AUTHENTICATED, event_stream_alternative
+from app.gateway.relay import CompletionStreamRelay, relay_stream, total_tokens_of
+
+PATH = "/v1/chat/completions"
+router = APIRouter(tags=["integrations"])
+
+
+class ChatCompletionRequest(BaseModel):
+    """The fields the gateway needs; every other OpenAI parameter passes through untouched."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1, max_length=200)
+    messages: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIError(BaseModel):
+    error: OpenAIErrorDetail
+
+
+def _error_docs() -> dict[int | str, dict[str, Any]]:
+    statuses = sorted({*AUTHENTICATED, 404})  # 404: a model this deployment does not serve
+    return {status: {"model": OpenAIError, "description": "OpenAI-shaped error"} for status in statuses}
+
+
+def upstream_body(request: ChatCompletionRequest) -> dict[str, Any]:
+    body = request.model_dump(exclude_none=True)
+    if request.stream:
+        body["stream_options"] = {**(request.stream_options or {}), "include_usage": True}
+    return body
+
+
+def client_wants_usage(request: ChatCompletionRequest) -> bool:
+    return bool((request.stream_options or {}).get("include_usage"))
+
+
+@router.post(
+    PATH,
+    responses={
+        **_error_docs(),
+        **event_stream_alternative("With `stream: true`: `data:` chunks, then `data: [DONE]`."),
+    },
+)
+async def chat_completions(
+    body: ChatCompletionRequest,
+    caller: Annotated[Caller, Depends(authenticated(Scope.COMPLETIONS))],
+    gateway: GatewayDep,
+) -> Response:
+    """Create a chat completion (OpenAI-compatible; streamed with `stream: true`)."""
+    if not body.stream:
+        upstream = await gateway.chat.request("POST", internal_path(PATH), json=upstream_body(body))
+        gateway.gatekeeper.charge(caller.identity, total_tokens_of(orjson.loads(upstream.content).get("usage")))
+        return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
+    return await _stream(gateway, caller, body)
+
+
+async def _stream(gateway: Gateway, caller: Caller, body: ChatCompletionRequest) -> Response:
+    def reshape(_upstream: httpx.Response) -> CompletionStreamRelay:
+        return CompletionStreamRelay(
+            started_at=caller.started_at, model=body.model, client_wants_usage=client_wants_usage(body)
+        )
+
+    lease = await gateway.gatekeeper.open_stream(caller.identity)
+    return await relay_stream(
+        gateway, caller, internal_path(PATH), body=upstream_body(body), headers={}, make_relay=reshape, lease=lease
+    )

@@ -1,0 +1,56 @@
+"""Gateway settings (``HELPLINE_*``): downstream URLs, Redis, body limit, cache and lease lifetimes."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from app.core.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    service_name: ClassVar[str] = "gateway"
+
+    redis_url: str | None = Field(
+        default=None,
+        description="Rate limits, quotas, stream leases and the key cache. Unset: in-process (one gateway only).",
+    )
+    redis_key_prefix: str = Field(default="hl:", description="Prefix of every gateway key in Redis.")
+    redis_max_connections: int = Field(
+        default=100, ge=4, description="Redis connections per gateway process; a burst beyond waits (2 s at most)."
+    )
+    auth_url: str = Field(default="http://127.0.0.1:8081")
+    sessions_url: str = Field(default="http://127.0.0.1:8082")
+    chat_url: str = Field(default="http://127.0.0.1:8083")
+    max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="Largest request body accepted (413 beyond). Messages are at most 4000 characters; the "
+        "OpenAI-compatible endpoint carries whole conversations, hence the headroom.",
+    )
+    key_cache_seconds: int = Field(
+        default=60, ge=1, le=600, description="How long a verified API key is cached (revocations bypass it)."
+    )
+    local_key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Verified keys kept in process memory too (saves a Redis round trip per request; revocations "
+        "still apply at once, they are checked in Redis on every request).",
+    )
+    jwks_refresh_seconds: int = Field(default=300, ge=10, description="How often auth's public keys are re-read.")
+    stream_lease_seconds: int = Field(
+        default=60, ge=10, description="Lifetime of a concurrent-stream lease; renewed while the stream is open."
+    )
+    upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    upstream_read_timeout_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Longest silence tolerated from a downstream (a stream waiting for its first token included).",
+    )
+    user_requests_per_minute: int = Field(
+        default=600, ge=1, description="Request limit of agents and admins (user tokens have no API key tier)."
+    )
+    login_attempts_per_minute: int = Field(
+        default=10, ge=1, description="Login attempts per tenant and email per minute (slows password guessing)."
+    )

@@ -1,0 +1,177 @@
+"""The gateway's shared state: verified-key cache, revocation markers, token quotas, concurrent-stream leases.
+
+Redis in every deployment (all gateway replicas see the same counters); an in-process store for ``make run``
+without Redis, which is only correct for a single gateway process. Each request does at most two round trips:
+the key cache lookup (API keys only) and one pipeline for revocation + tokens used today.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+from uuid import UUID
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.contracts import problems
+from app.contracts.internal import VerifiedKey
+from app.core.api_keys import KeyspaceLayout
+from app.core.errors import ProblemError
+
+#: Counters of a day live two days: long enough to read yesterday's total, short enough to clean themselves.
+TOKEN_COUNTER_TTL_SECONDS = 2 * 86400
+
+# Drop expired leases, refuse when the key is at its cap, else add the lease. Atomic: two gateways racing for
+# the last slot cannot both win. KEYS[1] = the key's lease set; ARGV = now_ms, expiry_ms, cap, lease, ttl_ms.
+_ACQUIRE_LEASE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+class StoreUnavailableError(ProblemError):
+    problem = problems.DEPENDENCY_UNAVAILABLE
+
+
+@dataclass(frozen=True)
+class Admission:
+    revoked: bool
+    tokens_used: int
+
+
+class GatewayStore(Protocol):
+    async def cached_key(self, key_hash: str) -> VerifiedKey | None: ...
+    async def cache_key(self, key_hash: str, key: VerifiedKey, ttl_seconds: int) -> None: ...
+    async def admission(self, key_id: UUID, day: str) -> Admission: ...
+    async def charge_tokens(self, key_id: UUID, day: str, tokens: int) -> None: ...
+    async def acquire_stream(self, key_id: UUID, lease: str, cap: int, ttl_seconds: int) -> bool: ...
+    async def renew_stream(self, key_id: UUID, lease: str, ttl_seconds: int) -> None: ...
+    async def release_stream(self, key_id: UUID, lease: str) -> None: ...
+    async def ping(self) -> None: ...
+    async def aclose(self) -> None: ...
+
+
+@contextmanager
+def _redis_errors_as_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except RedisError as exc:
+        raise StoreUnavailableError("The gateway's store (Redis) cannot be reached.") from exc
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class RedisStore:
+    def __init__(self, redis: Redis, layout: KeyspaceLayout) -> None:
+        self.redis = redis
+        self.layout = layout
+        self._acquire = redis.register_script(_ACQUIRE_LEASE)
+
+    async def cached_key(self, key_hash: str) -> VerifiedKey | None:
+        with _redis_errors_as_unavailable():
+            raw = await self.redis.get(self.layout.verified_key(key_hash))
+        return VerifiedKey.model_validate_json(raw) if raw else None
+
+    async def cache_key(self, key_hash: str, key: VerifiedKey, ttl_seconds: int) -> None:
+        with _redis_errors_as_unavailable():
+            await self.redis.set(self.layout.verified_key(key_hash), key.model_dump_json(), ex=ttl_seconds)
+
+    async def admission(self, key_id: UUID, day: str) -> Admission:
+        with _redis_errors_as_unavailable():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.exists(self.layout.revoked(key_id))
+                pipe.get(self.layout.tokens(key_id, day))
+                revoked, tokens = await pipe.execute()
+        return Admission(revoked=bool(revoked), tokens_used=int(tokens or 0))
+
+    async def charge_tokens(self, key_id: UUID, day: str, tokens: int) -> None:
+        key = self.layout.tokens(key_id, day)
+        with _redis_errors_as_unavailable():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.incrby(key, tokens)
+                pipe.expire(key, TOKEN_COUNTER_TTL_SECONDS)
+                await pipe.execute()
+
+    async def acquire_stream(self, key_id: UUID, lease: str, cap: int, ttl_seconds: int) -> bool:
+        now = _now_ms()
+        ttl_ms = ttl_seconds * 1000
+        with _redis_errors_as_unavailable():
+            granted = await self._acquire(
+                keys=[self.layout.streams(key_id)], args=[now, now + ttl_ms, cap, lease, ttl_ms]
+            )
+        return bool(granted)
+
+    async def renew_stream(self, key_id: UUID, lease: str, ttl_seconds: int) -> None:
+        key = self.layout.streams(key_id)
+        with _redis_errors_as_unavailable():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(key, {lease: _now_ms() + ttl_seconds * 1000}, xx=True)
+                pipe.expire(key, ttl_seconds)
+                await pipe.execute()
+
+    async def release_stream(self, key_id: UUID, lease: str) -> None:
+        with _redis_errors_as_unavailable():
+            await self.redis.zrem(self.layout.streams(key_id), lease)
+
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+
+@dataclass
+class MemoryStore:
+    """Single-process stand-in for Redis (``make run`` without ``REDIS_URL``): quotas and leases work for one
+    gateway process. Verified keys are not cached and revocation markers cannot arrive here (auth publishes
+    them to Redis), so every API key request is verified by auth, which refuses revoked keys at once."""
+
+    tokens: dict[tuple[UUID, str], int] = field(default_factory=dict)
+    leases: dict[UUID, dict[str, float]] = field(default_factory=dict)
+
+    async def cached_key(self, key_hash: str) -> VerifiedKey | None:
+        return None
+
+    async def cache_key(self, key_hash: str, key: VerifiedKey, ttl_seconds: int) -> None:
+        return None
+
+    async def admission(self, key_id: UUID, day: str) -> Admission:
+        return Admission(revoked=False, tokens_used=self.tokens.get((key_id, day), 0))
+
+    async def charge_tokens(self, key_id: UUID, day: str, tokens: int) -> None:
+        self.tokens[(key_id, day)] = self.tokens.get((key_id, day), 0) + tokens
+
+    async def acquire_stream(self, key_id: UUID, lease: str, cap: int, ttl_seconds: int) -> bool:
+        now = time.monotonic()
+        active = {name: expiry for name, expiry in self.leases.get(key_id, {}).items() if expiry > now}
+        if len(active) >= cap:
+            self.leases[key_id] = active
+            return False
+        active[lease] = now + ttl_seconds
+        self.leases[key_id] = active
+        return True
+
+    async def renew_stream(self, key_id: UUID, lease: str, ttl_seconds: int) -> None:
+        active = self.leases.get(key_id, {})
+        if lease in active:
+            active[lease] = time.monotonic() + ttl_seconds
+
+    async def release_stream(self, key_id: UUID, lease: str) -> None:
+        self.leases.get(key_id, {}).pop(lease, None)
+
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None

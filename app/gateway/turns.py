@@ -1,0 +1,58 @@
+"""A customer message through the gateway: admitted, forwarded to chat, answered as SSE or JSON, charged.
+
+Streams hold a concurrent-stream lease for their whole life and are relayed byte for byte; the gateway reads
+only the first ``delta`` (time to first token) and the ``done`` event's usage (the charge). A replayed turn
+(same Idempotency-Key, marked by chat with ``X-Helpline-Replayed``) is not charged twice.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import httpx
+import orjson
+from fastapi import Response
+
+from app.contracts.api import MessageCreate
+from app.gateway.components import Gateway
+from app.gateway.dependencies import Caller
+from app.gateway.forwarding import internal_path
+from app.gateway.relay import TurnStreamWatcher, relay_stream, total_tokens_of
+
+#: Response headers chat sets on a turn: the model answering (a metric label) and replays (not charged).
+MODEL_HEADER = "x-helpline-model"
+REPLAYED_HEADER = "x-helpline-replayed"
+
+
+def is_replay(headers: httpx.Headers) -> bool:
+    return headers.get(REPLAYED_HEADER, "").lower() == "true"
+
+
+async def relay_turn(
+    gateway: Gateway,
+    caller: Caller,
+    conversation_id: UUID,
+    body: MessageCreate,
+    *,
+    idempotency_key: str | None,
+    stream: bool,
+) -> Response:
+    """Admit the turn (with its stream lease in the same Redis round trip when streamed), then answer it."""
+    lease = await gateway.gatekeeper.admit(caller.identity, stream=stream)
+    path = internal_path(f"/v1/conversations/{conversation_id}/messages")
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    if not stream:
+        upstream = await gateway.chat.request("POST", path, json=body, headers=headers)
+        if not is_replay(upstream.headers):
+            reply = orjson.loads(upstream.content).get("reply") or {}
+            gateway.gatekeeper.charge(caller.identity, total_tokens_of(reply.get("usage")))
+        return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
+
+    def watch(upstream: httpx.Response) -> TurnStreamWatcher:
+        return TurnStreamWatcher(
+            started_at=caller.started_at,
+            model=upstream.headers.get(MODEL_HEADER, "unknown"),
+            chargeable=not is_replay(upstream.headers),
+        )
+
+    return await relay_stream(gateway, caller, path, body=body, headers=headers, make_relay=watch, lease=lease)

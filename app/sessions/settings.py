@@ -1,0 +1,48 @@
+"""Sessions settings (``HELPLINE_*``): database, retention, and the housekeeping timers."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from app.core.settings import DatabaseSettings
+
+
+class SessionsSettings(DatabaseSettings):
+    service_name: ClassVar[str] = "sessions"
+
+    database_url: str = Field(default="sqlite+aiosqlite:///var/sessions.db")
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=100,
+        description="Connections kept open: two short transactions per customer message, many streams at once. "
+        "Overflow connections are opened and closed per use, which is expensive: size the pool for the load.",
+    )
+    retention_days: int = Field(
+        default=90, ge=1, le=3650, description="Closed and resolved conversations are deleted this long after."
+    )
+    tenant_retention_days: dict[UUID, int] = Field(
+        default_factory=dict,
+        description='Per-tenant overrides of retention_days, JSON: {"<tenant id>": days}.',
+    )
+    stale_stream_seconds: int = Field(
+        default=900,
+        ge=60,
+        description="An answer still 'streaming' this long after it started belongs to a chat process that "
+        "died; the sweeper marks it partial. Above chat's total engine timeout.",
+    )
+    idempotency_ttl_hours: int = Field(
+        default=24, ge=1, le=720, description="How long an Idempotency-Key replays its original result."
+    )
+    sweep_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often stale answers and expired idempotency keys are swept."
+    )
+    retention_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often conversations past their retention are deleted."
+    )
+
+    def retention_for(self, tenant_id: UUID) -> int:
+        return self.tenant_retention_days.get(tenant_id, self.retention_days)
