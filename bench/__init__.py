@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): measurements, not tests. Results go to ``build/bench/``."""
