@@ -1,0 +1,144 @@
+"""Customer routes: create, read, page through messages, close, request a human, rate answers."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from app.core.metrics import REGISTRY
+from tests.app.sessions.conftest import Callers
+
+
+def counter(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_create_and_read_a_conversation(callers: Callers, tenant: UUID) -> None:
+    customer = callers.api_key(tenant)
+    before = counter("helpline_conversation_transitions_total", to_status="bot")
+    created = await customer.conversation(customer_ref="crm-42", metadata={"plan": "gold"})
+    assert created["status"] == "bot"
+    assert created["customer_ref"] == "crm-42"
+    assert created["metadata"] == {"plan": "gold"}
+    assert created["assigned_agent_id"] is None
+    fetched = await customer.get(f"/conversations/{created['id']}")
+    assert fetched.json() == created
+    assert counter("helpline_conversation_transitions_total", to_status="bot") == before + 1
+
+
+async def test_widget_users_own_their_conversations(callers: Callers, tenant: UUID) -> None:
+    alice = callers.end_user(tenant, "alice")
+    created = await alice.conversation(customer_ref="someone-else")  # the token's subject wins
+    assert created["customer_ref"] == "alice"
+    assert (await callers.end_user(tenant, "bob").get(f"/conversations/{created['id']}")).status_code == 404
+    assert (await alice.get(f"/conversations/{created['id']}")).status_code == 200
+    # The tenant's own integration (an API key) sees every conversation of the tenant.
+    assert (await callers.api_key(tenant).get(f"/conversations/{created['id']}")).status_code == 200
+
+
+async def test_unknown_conversation_is_a_404_problem(callers: Callers, tenant: UUID) -> None:
+    response = await callers.api_key(tenant).get(f"/conversations/{uuid4()}")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "/problems/not-found"
+    assert response.json()["request_id"]
+
+
+async def test_bad_input_is_refused(callers: Callers, tenant: UUID) -> None:
+    customer = callers.api_key(tenant)
+    assert (await customer.post("/conversations", {"customer_ref": "has spaces"})).status_code == 422
+    assert (await customer.post("/conversations", {"unknown": 1})).status_code == 422
+    assert (await customer.get("/conversations/not-a-uuid")).status_code == 422
+    conversation = await customer.conversation()
+    page = await customer.get(f"/conversations/{conversation['id']}/messages", params={"cursor": "%%%"})
+    assert page.status_code == 400
+    assert (await customer.get(f"/conversations/{conversation['id']}/messages", params={"limit": 0})).status_code == 422
+
+
+async def test_messages_page_oldest_first_with_a_cursor(callers: Callers, tenant: UUID) -> None:
+    customer = callers.api_key(tenant)
+    conversation = await customer.conversation()
+    for _ in range(3):
+        await customer.answer(conversation["id"])  # customer message + answer each
+    seen: list[dict] = []
+    cursor = None
+    while True:
+        params = {"limit": 4, **({"cursor": cursor} if cursor else {})}
+        page = (await customer.get(f"/conversations/{conversation['id']}/messages", params=params)).json()
+        seen.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [m["role"] for m in seen] == ["customer", "assistant"] * 3
+    assert [m["id"] for m in seen] == sorted(m["id"] for m in seen)
+    assert len({m["id"] for m in seen}) == 6
+
+
+async def test_close_is_final_and_repeatable(callers: Callers, tenant: UUID) -> None:
+    customer = callers.api_key(tenant)
+    conversation = await customer.conversation()
+    closed = await customer.post(f"/conversations/{conversation['id']}/close")
+    assert closed.json()["status"] == "closed"
+    assert (await customer.post(f"/conversations/{conversation['id']}/close")).json()["status"] == "closed"
+    refused = await customer.post(f"/conversations/{conversation['id']}/turns", {"content": "hello?"})
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "/problems/conversation-closed"
+    messages = (await customer.get(f"/conversations/{conversation['id']}/messages")).json()["items"]
+    assert messages == []  # the refused message left no row
+    handoff = await customer.post(f"/conversations/{conversation['id']}/handoff", {})
+    assert handoff.status_code == 409
+
+
+async def test_requesting_a_human(callers: Callers, tenant: UUID) -> None:
+    customer = callers.api_key(tenant)
+    conversation = await customer.conversation()
+    before = counter("helpline_handoffs_total", reason="customer_request")
+    response = await customer.post(f"/conversations/{conversation['id']}/handoff", {"reason": "billing question"})
+    assert response.json()["status"] == "waiting_human"
+    again = await customer.post(f"/conversations/{conversation['id']}/handoff", {})
+    assert again.json()["status"] == "waiting_human"
+    assert counter("helpline_handoffs_total", reason="customer_request") == before + 1
+    messages = (await customer.get(f"/conversations/{conversation['id']}/messages")).json()["items"]
+    assert [m["role"] for m in messages] == ["system"]
+
+
+async def test_feedback_on_answers_only_and_replaced_on_resubmit(callers: Callers, tenant: UUID) -> None:
+    customer = callers.api_key(tenant)
+    conversation = await customer.conversation()
+    answer = await customer.answer(conversation["id"])
+    path = f"/conversations/{conversation['id']}/messages/{answer['id']}/feedback"
+    before = counter("helpline_feedback_total", rating="down")
+    first = await customer.post(path, {"rating": "up", "comment": "quick"})
+    assert first.status_code == 201
+    assert first.json()["rating"] == "up"
+    second = await customer.post(path, {"rating": "down"})
+    assert second.status_code == 200
+    assert second.json() == {**second.json(), "rating": "down", "comment": None, "message_id": answer["id"]}
+    assert counter("helpline_feedback_total", rating="down") == before + 1
+
+    messages = (await customer.get(f"/conversations/{conversation['id']}/messages")).json()["items"]
+    customer_message = next(m for m in messages if m["role"] == "customer")
+    refused = await customer.post(
+        f"/conversations/{conversation['id']}/messages/{customer_message['id']}/feedback", {"rating": "up"}
+    )
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "/problems/feedback-not-allowed"
+    unknown = await customer.post(f"/conversations/{conversation['id']}/messages/{uuid4()}/feedback", {"rating": "up"})
+    assert unknown.status_code == 404
+    assert (await customer.post(path, {"rating": "meh"})).status_code == 422
+
+
+async def test_identity_is_required_and_scopes_are_checked(callers: Callers, tenant: UUID) -> None:
+    anonymous = await callers.http.post("/internal/v1/conversations", json={})
+    assert anonymous.status_code == 401
+    forged = await callers.http.post("/internal/v1/conversations", json={}, headers={"Authorization": "Bearer x.y.z"})
+    assert forged.status_code == 401
+    expired = callers.identities.token(callers.identities.claims(tenant), ttl_seconds=-60)
+    late = await callers.http.post(
+        "/internal/v1/conversations", json={}, headers={"Authorization": f"Bearer {expired}"}
+    )
+    assert late.status_code == 401
+    assert "expired" in late.json()["detail"]
+    reader = callers.as_(tenant, scopes=[], principal="api_key")
+    refused = await reader.post("/conversations", {})
+    assert refused.status_code == 403
+    assert refused.json()["required_scopes"] == ["conversations:write"]

@@ -1,0 +1,73 @@
+"""An engine replica dies in the middle of a conversation: the customer keeps what was said, and the next turn
+is answered by another replica at once (chat -> router -> engine replicas, sessions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from app.enginesim.launcher import EngineSimProcess
+from tests.app.chat.conftest import (
+    CHAT_MODEL,
+    CLASSIFIER_MODEL,
+    Desk,
+    Engines,
+    _clear_faults,
+    _empty_schemas,
+    chat_database,
+    chat_options,
+    chat_server,
+    desk,
+    engine,
+    home,
+    router,
+    sessions_database,
+    sessions_server,
+)
+
+__all__ = [  # imported for pytest to find them here
+    "_clear_faults",
+    "_empty_schemas",
+    "chat_database",
+    "chat_options",
+    "chat_server",
+    "desk",
+    "router",
+    "sessions_database",
+    "sessions_server",
+]
+
+
+@pytest.fixture
+def engines() -> Iterator[Engines]:
+    """Replicas of this test's own: one of them is killed."""
+    processes = (engine(CHAT_MODEL), engine(CHAT_MODEL), engine(CLASSIFIER_MODEL))
+    EngineSimProcess.start_all(*processes)
+    try:
+        yield Engines(chat=(processes[0], processes[1]), classifier=processes[2])
+    finally:
+        for process in processes:
+            process.stop()
+
+
+async def test_a_replica_crash_mid_answer_then_the_next_turn_goes_elsewhere(desk: Desk, engines: Engines) -> None:
+    customer = desk.customer()
+    conversation = await customer.conversation()
+    first = await customer.send(conversation, "My parcel is late")
+    assert first.names == ["message", "delta", "done"]
+
+    doomed = home(engines, conversation)
+    doomed.arm_fault("crash", after_tokens=3)  # the process exits three tokens into the next answer
+    broken = await customer.send(conversation, "Where is it now?")
+    assert broken.names == ["message", "delta", "error"]
+    assert broken.named("error")[0]["problem"]["type"] == "/problems/engine-error"
+    assert doomed.wait_exit(timeout=10) != 0
+    kept = (await customer.messages(conversation))[-1]
+    assert (kept["status"], kept["content"]) == ("partial", broken.text)  # what the customer saw is kept
+
+    # The router drops the dead replica at the first refused connection and moves the conversation.
+    recovered = await customer.send(conversation, "Hello?")
+    assert recovered.names == ["message", "delta", "done"]
+    again = await customer.send(conversation, "Thanks")
+    assert again.names == ["message", "delta", "done"]

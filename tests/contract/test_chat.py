@@ -1,0 +1,124 @@
+"""/v1/chat/completions without streaming: shape, usage, limits, structured outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from openai.types.chat import ChatCompletionMessageParam
+
+from tests.contract.support import Target
+
+QUESTION: list[ChatCompletionMessageParam] = [
+    {"role": "user", "content": "Hello, where is my order? It should have arrived yesterday."}
+]
+
+
+def test_response_shape(target: Target) -> None:
+    completion = target.openai.chat.completions.create(model=target.model, messages=QUESTION, max_tokens=40)
+    assert completion.id.startswith("chatcmpl-")
+    assert completion.object == "chat.completion"
+    assert completion.model == target.model
+    assert isinstance(completion.created, int)
+    (choice,) = completion.choices
+    assert choice.index == 0
+    assert choice.message.role == "assistant"
+    assert choice.message.content
+    assert choice.finish_reason in ("stop", "length")
+    usage = completion.usage
+    assert usage is not None
+    assert usage.prompt_tokens > 0
+    assert 0 < usage.completion_tokens <= 40
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_raw_body_carries_vllms_fields(target: Target) -> None:
+    body = target.chat(messages=QUESTION, max_tokens=5)
+    choice = body["choices"][0]
+    assert set(body) >= {"id", "object", "created", "model", "choices", "usage"}
+    assert "stop_reason" in choice
+    assert set(body["usage"]) >= {"prompt_tokens", "completion_tokens", "total_tokens"}
+
+
+@pytest.mark.parametrize("limit_field", ["max_tokens", "max_completion_tokens"])
+def test_token_limit_gives_finish_reason_length(target: Target, limit_field: str) -> None:
+    body = target.chat(messages=QUESTION, ignore_eos=True, **{limit_field: 7})
+    assert body["choices"][0]["finish_reason"] == "length"
+    assert body["usage"]["completion_tokens"] == 7
+
+
+def test_model_may_be_omitted(target: Target) -> None:
+    response = target.post("/v1/chat/completions", {"messages": QUESTION, "max_tokens": 3})
+    assert response.status_code == 200
+    assert response.json()["model"] == target.model
+
+
+def test_unknown_fields_are_ignored(target: Target) -> None:
+    body = target.chat(messages=QUESTION, max_tokens=3, guided_choice=["a", "b"], some_vendor_field={"x": 1})
+    assert body["choices"][0]["message"]["content"]
+
+
+def test_structured_output_choice_is_one_of_the_choices(target: Target) -> None:
+    choices = ["question", "complaint", "human_request"]
+    completion = target.openai.chat.completions.create(
+        model=target.model,
+        messages=[{"role": "user", "content": "I want to talk to a human agent right now."}],
+        max_tokens=10,
+        temperature=0,
+        extra_body={"structured_outputs": {"choice": choices}},
+    )
+    assert completion.choices[0].message.content in choices
+    assert completion.choices[0].finish_reason == "stop"
+
+
+@pytest.mark.simulator_only
+@pytest.mark.parametrize(
+    ("message", "choices", "expected"),
+    [
+        ("Get me a real person, now.", ["question", "complaint", "human_request"], "human_request"),
+        ("This is ridiculous, the worst service ever!!!", ["neutral", "happy", "angry"], "angry"),
+        ("What time do you open?", ["neutral", "happy", "angry"], "neutral"),
+    ],
+)
+def test_simulated_classifier_picks_meaningfully(
+    target: Target, message: str, choices: list[str], expected: str
+) -> None:
+    body = target.chat(
+        messages=[{"role": "system", "content": "Classify."}, {"role": "user", "content": message}],
+        structured_outputs={"choice": choices},
+    )
+    assert body["choices"][0]["message"]["content"] == expected
+
+
+def test_structured_output_json_schema(target: Target) -> None:
+    schema = {"type": "object", "properties": {"intent": {"enum": ["billing", "other"]}}, "required": ["intent"]}
+    body = target.chat(messages=QUESTION, max_tokens=50, structured_outputs={"json": schema})
+    assert json.loads(body["choices"][0]["message"]["content"])["intent"] in ("billing", "other")
+
+
+@pytest.mark.simulator_only
+def test_same_seed_same_answer(target: Target) -> None:
+    first = target.chat(messages=QUESTION, seed=42, temperature=0.8, max_tokens=30)
+    second = target.chat(messages=QUESTION, seed=42, temperature=0.8, max_tokens=30)
+    other = target.chat(messages=QUESTION, seed=43, temperature=0.8, max_tokens=30)
+    text = [body["choices"][0]["message"]["content"] for body in (first, second, other)]
+    assert text[0] == text[1]
+    assert text[0] != text[2]
+
+
+@pytest.mark.simulator_only
+def test_stop_strings_end_the_answer(target: Target) -> None:
+    full = target.chat(messages=QUESTION, temperature=0, max_tokens=60)["choices"][0]["message"]["content"]
+    word = full.split()[3]
+    body = target.chat(messages=QUESTION, temperature=0, max_tokens=60, stop=[word])
+    choice = body["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    assert choice["stop_reason"] == word
+    assert choice["message"]["content"] == full[: full.index(word)]
+
+
+@pytest.mark.simulator_only
+def test_answer_ends_on_its_own_with_stop(target: Target) -> None:
+    body = target.chat(messages=QUESTION)
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert body["choices"][0]["message"]["content"].endswith(("?", "."))

@@ -1,0 +1,204 @@
+"""Serving config: typed per-model specs from flat keys; bad values fail naming the key and what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from stacks.config import StackConfigError, parse_stack_config
+
+AWS_DEV = {"cloud": "aws", "awsRegion": "us-east-1", "awsZones": '["us-east-1a"]'}
+AWS_PROD = {
+    **AWS_DEV,
+    "environment": "prod",
+    "awsZones": '["us-east-1a", "us-east-1b", "us-east-1c"]',
+    "gpuCapacity": "on-demand",
+    "gpuPoolMinNodes": "2",
+    "gpuPoolMaxNodes": "8",
+    "privateEndpoint": "true",
+    "singleNat": "false",
+}
+
+
+def issues_of(values: dict[str, Any], stack: str = "dev") -> list[str]:
+    with pytest.raises(StackConfigError) as caught:
+        parse_stack_config(stack, values)
+    return [str(issue) for issue in caught.value.issues]
+
+
+def test_defaults_serve_the_chat_and_the_classifier_model_at_pinned_revisions() -> None:
+    config = parse_stack_config("dev", AWS_DEV)
+    chat, classifier = config.serving.models
+    assert (chat.role, chat.model_id) == ("chat", "Qwen/Qwen2.5-7B-Instruct-AWQ")
+    assert chat.revision == "b25037543e9394b818fdfca67ab2a00ecc7dd641"
+    assert chat.quantization == "awq_marlin"
+    assert chat.gpu_memory_utilization == 0.90
+    assert (classifier.role, classifier.model_id) == ("classifier", "Qwen/Qwen2.5-1.5B-Instruct")
+    assert classifier.quantization is None  # "none": vLLM reads the checkpoint's own config
+    assert config.serving.engine == "vllm"
+    assert "@sha256:" in config.serving.vllm_image
+
+
+def test_flat_keys_become_one_typed_spec_per_model() -> None:
+    config = parse_stack_config(
+        "dev",
+        {
+            **AWS_DEV,
+            "gpusPerNode": "4",
+            "gpuPoolMaxNodes": "4",
+            "chatTensorParallelSize": "2",
+            "chatGpusPerReplica": "4",
+            "chatMaxModelLen": "16384",
+            "chatGpuMemoryUtilization": "0.93",
+            "chatExtraEngineArgs": '["--enable-auto-tool-choice"]',
+        },
+    )
+    chat = config.serving.model("chat")
+    assert (chat.tensor_parallel_size, chat.gpus_per_replica, chat.pipeline_parallel_size) == (2, 4, 2)
+    assert chat.max_model_len == 16384
+    assert chat.gpu_memory_utilization == 0.93
+    assert chat.extra_args == ("--enable-auto-tool-choice",)
+    spec = config.serving.spec(config.cluster, config.services.app_image)
+    assert spec.models[0] == chat
+    assert spec.spread_across_zones is False
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            {"chatModelRevision": "main"},
+            "helpline:chatModelRevision = 'main': must be a full 40-hex commit sha (lower case), not a branch or tag",
+        ),
+        (
+            {"classifierModelId": "not a repo"},
+            "helpline:classifierModelId = 'not a repo': must be a Hugging Face repository id such as "
+            "Qwen/Qwen2.5-7B-Instruct-AWQ",
+        ),
+        (
+            {"chatQuantization": "int3"},
+            "helpline:chatQuantization = 'int3': allowed: none, awq, awq_marlin, gptq, gptq_marlin, fp8, "
+            "compressed-tensors",
+        ),
+        (
+            {"chatTensorParallelSize": "3"},
+            "helpline:chatTensorParallelSize = 3: allowed: 1, 2, 4, 8",
+        ),
+        (
+            {"chatGpusPerReplica": "2"},
+            "helpline:chatGpusPerReplica = 2: must be <= gpusPerNode (1): a replica runs on one node",
+        ),
+        (
+            {"chatMaxNumBatchedTokens": "512", "chatMaxNumSeqs": "1024"},
+            "helpline:chatMaxNumBatchedTokens = 512: must be >= chatMaxNumSeqs (1024); vLLM refuses a smaller "
+            "step budget",
+        ),
+        (
+            {"classifierServedModelName": "qwen2.5-7b-instruct"},
+            "helpline:classifierServedModelName = 'qwen2.5-7b-instruct': must differ from chatServedModelName "
+            "(the router routes by served name)",
+        ),
+        (
+            {"chatServedModelName": "Chat Model"},
+            "helpline:chatServedModelName = 'Chat Model': must be 1-38 lower-case letters, digits, '.' or '-', "
+            "starting and ending with a letter or digit",
+        ),
+        (
+            {"chatDtype": "bfloat16", "chatQuantization": "awq"},
+            "helpline:chatDtype = 'bfloat16': awq kernels run in float16; use auto or float16",
+        ),
+        (
+            {"chatMemory": "12GB"},
+            "helpline:chatMemory = '12GB': must be a Kubernetes quantity such as 3, 3500m or 12Gi",
+        ),
+    ],
+)
+def test_model_rules_name_the_key_and_what_is_allowed(values: dict[str, str], expected: str) -> None:
+    assert issues_of({**AWS_DEV, **values})[0] == expected
+
+
+@pytest.mark.parametrize("flag", ["--trust-remote-code", "--trust-remote-code=true"])
+def test_trust_remote_code_is_refused(flag: str) -> None:
+    assert issues_of({**AWS_DEV, "chatExtraEngineArgs": f'["{flag}"]'}) == [
+        f"helpline:chatExtraEngineArgs = ['{flag}']: --trust-remote-code is refused: it runs code shipped with the "
+        "model repository inside the engine"
+    ]
+
+
+def test_flags_the_component_manages_cannot_be_overridden() -> None:
+    (issue,) = issues_of({**AWS_DEV, "classifierExtraEngineArgs": '["--api-key=abc"]'})
+    assert "--api-key is set by the serving component from its own key" in issue
+
+
+def test_gpus_per_replica_must_be_a_multiple_of_tensor_parallelism() -> None:
+    found = issues_of({**AWS_DEV, "gpusPerNode": "4", "chatTensorParallelSize": "2", "chatGpusPerReplica": "3"})
+    assert found == [
+        "helpline:chatGpusPerReplica = 3: must be a multiple of chatTensorParallelSize (2); the quotient is the "
+        "pipeline-parallel size"
+    ]
+
+
+def test_weights_must_leave_room_for_the_kv_cache() -> None:
+    (issue,) = issues_of({**AWS_DEV, "chatWeightsGb": "40"})
+    assert issue.startswith("helpline:chatWeightsGb = 40.0: 40.0 GB of weights per GPU leaves too little KV cache")
+
+
+def test_the_gpu_pool_must_hold_every_model_at_its_maximum() -> None:
+    assert issues_of({**AWS_DEV, "chatMaxReplicas": "3"}) == [
+        "helpline:gpuPoolMaxNodes = 2: the models may need 4 GPUs at their maximum (chat 3x1 + classifier 1x1) but "
+        "the pool holds 2 (gpuPoolMaxNodes x gpusPerNode); raise it or lower the models' maxReplicas"
+    ]
+
+
+def test_the_simulator_needs_no_gpu_capacity_and_skips_gpu_rules() -> None:
+    config = parse_stack_config(
+        "dev", {**AWS_DEV, "engine": "simulator", "chatMaxReplicas": "5", "chatWeightsGb": "99"}
+    )
+    assert config.serving.engine == "simulator"
+
+
+def test_prod_refuses_low_gpu_memory_utilization_scale_to_zero_and_the_simulator() -> None:
+    found = issues_of(
+        {
+            **AWS_PROD,
+            "engine": "simulator",
+            "chatGpuMemoryUtilization": "0.8",
+            "classifierMinReplicas": "0",
+            "routerMinReplicas": "1",
+        },
+        stack="prod",
+    )
+    assert found == [
+        "helpline:engine = 'simulator': prod allows only vllm",
+        "helpline:routerMinReplicas = 1: prod needs at least 2",
+        "helpline:chatGpuMemoryUtilization = 0.8: prod allows only 0.85 to 0.98 (less wastes the GPU's KV cache)",
+        "helpline:classifierMinReplicas = 0: prod never scales to zero (the first request after idle would wait "
+        "minutes); 2 keeps a replica through a node or zone loss",
+    ]
+
+
+def test_dev_accepts_low_gpu_memory_utilization_and_scale_to_zero() -> None:
+    config = parse_stack_config("dev", {**AWS_DEV, "chatGpuMemoryUtilization": "0.6", "chatMinReplicas": "0"})
+    assert config.serving.model("chat").min_replicas == 0
+
+
+def test_images_must_be_pinned_by_digest() -> None:
+    assert issues_of({**AWS_DEV, "vllmImage": "vllm/vllm-openai:latest"}) == [
+        "helpline:vllmImage = 'vllm/vllm-openai:latest': must be pinned by digest: "
+        "<repository>[:<tag>]@sha256:<64 hex digits>"
+    ]
+
+
+def test_unknown_engine_names_the_allowed_values() -> None:
+    assert issues_of({**AWS_DEV, "engine": "tgi"}) == ["helpline:engine = 'tgi': Input should be 'vllm' or 'simulator'"]
+
+
+def test_hf_token_must_be_a_secret() -> None:
+    with pytest.raises(StackConfigError) as caught:
+        parse_stack_config("dev", {**AWS_DEV, "hfToken": "hf_abc"})
+    assert [str(i) for i in caught.value.issues] == [
+        "helpline:hfToken = '<plain text>': must be set with `pulumi config set --secret hfToken`"
+    ]
+    config = parse_stack_config("dev", {**AWS_DEV, "hfToken": "hf_abc"}, secret_keys=("hfToken",))
+    assert config.serving.hf_token is True
