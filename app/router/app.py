@@ -95,7 +95,11 @@ def create_router_app(settings: RouterSettings) -> FastAPI:
             tasks = [asyncio.create_task(job) for job in background_tasks(settings, registry, health, stack)]
             stack.push_async_callback(_cancel, tasks)
             app.state.proxy = EngineProxy(
-                registry, client, max_attempts=settings.max_attempts, max_body_bytes=settings.max_body_bytes
+                registry,
+                client,
+                max_attempts=settings.max_attempts,
+                max_body_bytes=settings.max_body_bytes,
+                stream_flush_interval=settings.stream_flush_interval_ms / 1000,
             )
             yield
 

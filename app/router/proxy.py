@@ -24,6 +24,7 @@ from starlette.responses import Response, StreamingResponse
 from app.core.logging import bind_log_context, get_logger
 from app.core.metrics import METRICS
 from app.router.balancer import ModelPool
+from app.router.coalesce import coalesced
 from app.router.errors import openai_error
 from app.router.registry import BackendRegistry
 
@@ -115,12 +116,19 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 class EngineProxy:
     def __init__(
-        self, registry: BackendRegistry, client: httpx.AsyncClient, *, max_attempts: int, max_body_bytes: int
+        self,
+        registry: BackendRegistry,
+        client: httpx.AsyncClient,
+        *,
+        max_attempts: int,
+        max_body_bytes: int,
+        stream_flush_interval: float = 0.0,
     ) -> None:
         self._registry = registry
         self._client = client
         self._max_attempts = max_attempts
         self._max_body_bytes = max_body_bytes
+        self._stream_flush_interval = stream_flush_interval
 
     async def forward(self, request: Request) -> Response:
         """Route one ``/v1/chat/completions`` or ``/v1/completions`` request."""
@@ -226,11 +234,18 @@ class EngineProxy:
             if affinity is not None:
                 METRICS.router_affinity_total.labels(model=parsed.model, result=affinity).inc()
 
+        streamed = upstream.headers.get("content-type", "").startswith("text/event-stream")
+        interval = self._stream_flush_interval if streamed else 0.0
+
+        async def upstream_chunks() -> AsyncIterator[bytes]:
+            if first:
+                yield first
+            async for chunk in chunks:
+                yield chunk
+
         async def body() -> AsyncIterator[bytes]:
             try:
-                if first:
-                    yield first
-                async for chunk in chunks:
+                async for chunk in coalesced(upstream_chunks(), interval):
                     yield chunk
             except httpx.TransportError as exc:
                 self._registry.eject(parsed.model, url, f"{type(exc).__name__} mid-stream")

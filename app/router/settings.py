@@ -85,6 +85,16 @@ class RouterSettings(ServiceSettings):
             "backstop: callers enforce their own first-token and total deadlines and disconnect earlier.",
         ),
     ] = 600.0
+    stream_flush_interval_ms: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=1000,
+            description="Once an answer's text has begun, streamed bytes go on at most this often (one write per "
+            "interval instead of one per token, for every hop behind the router); the first token is never held. "
+            "0 relays every chunk as it arrives.",
+        ),
+    ] = 50.0
     max_attempts: Annotated[int, Field(ge=1, le=10, description="Replicas tried per request before giving up.")] = 3
     affinity_balance_factor: Annotated[
         float,
