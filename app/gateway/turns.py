@@ -14,18 +14,15 @@ import orjson
 from fastapi import Response
 
 from app.contracts.api import MessageCreate
+from app.contracts.internal import TURN_MODEL_HEADER, TURN_REPLAYED_HEADER
 from app.gateway.components import Gateway
 from app.gateway.dependencies import Caller
 from app.gateway.forwarding import internal_path
 from app.gateway.relay import TurnStreamWatcher, relay_stream, total_tokens_of
 
-#: Response headers chat sets on a turn: the model answering (a metric label) and replays (not charged).
-MODEL_HEADER = "x-helpline-model"
-REPLAYED_HEADER = "x-helpline-replayed"
-
 
 def is_replay(headers: httpx.Headers) -> bool:
-    return headers.get(REPLAYED_HEADER, "").lower() == "true"
+    return headers.get(TURN_REPLAYED_HEADER, "").lower() == "true"
 
 
 async def relay_turn(
@@ -51,7 +48,7 @@ async def relay_turn(
     def watch(upstream: httpx.Response) -> TurnStreamWatcher:
         return TurnStreamWatcher(
             started_at=caller.started_at,
-            model=upstream.headers.get(MODEL_HEADER, "unknown"),
+            model=upstream.headers.get(TURN_MODEL_HEADER, "unknown"),
             chargeable=not is_replay(upstream.headers),
         )
 
