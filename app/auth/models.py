@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.contracts.api import Role, Tier
-from app.core.db import UtcDateTime, service_metadata, utcnow
+from app.core.db import UtcDateTime, service_metadata, string_enum, utcnow
 from app.core.ids import uuid7
 
 SCHEMA = "auth"
-
-
-def _enum(enum: type[StrEnum], name: str) -> Enum:
-    """Stored as the enum's value in a VARCHAR (no native ENUM type: adding a member needs no migration)."""
-    return Enum(
-        enum, name=name, native_enum=False, length=16, values_callable=lambda members: [m.value for m in members]
-    )
 
 
 class Base(DeclarativeBase):
@@ -34,7 +26,7 @@ class Tenant(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     #: The plan: the highest tier its keys may have (tenant admins cannot grant themselves a better one).
-    max_tier: Mapped[Tier] = mapped_column(_enum(Tier, "tier"))
+    max_tier: Mapped[Tier] = mapped_column(string_enum(Tier, "tier"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -46,7 +38,7 @@ class User(Base):
     tenant_id: Mapped[UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))  # stored lower-cased: logins are case-insensitive
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(string_enum(Role, "role"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -59,7 +51,7 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(32), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    tier: Mapped[Tier] = mapped_column(_enum(Tier, "tier"))
+    tier: Mapped[Tier] = mapped_column(string_enum(Tier, "tier"))
     scopes: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
