@@ -29,6 +29,14 @@ from app.core.tracing import instrument_client
 FORWARDED_PROBLEM_HEADERS = ("retry-after",)
 _PROBLEM_CORE_MEMBERS = ("type", "title", "status", "detail", "instance", "request_id")
 
+#: Idle connections kept per downstream. httpcore scans its whole pool on every request (and polls each idle
+#: socket), so keeping every connection a burst ever opened costs CPU on every later call.
+KEEPALIVE_CONNECTIONS = 64
+#: How long an idle connection is kept. Below our servers' keep-alive timeout (``app.core.server``, 75 s):
+#: the client drops an idle connection before the server does, so it never sends a request on a connection
+#: the server is closing at that moment (a reset the connect retry cannot recover, as the request was sent).
+KEEPALIVE_EXPIRY_SECONDS = 30.0
+
 M = TypeVar("M", bound=BaseModel)
 
 log = get_logger(__name__)
@@ -90,6 +98,15 @@ def outage_problem(service: str, exc: httpx.TransportError) -> ProblemError:
     return DependencyUnavailableError(f"The {service} service cannot be reached.")
 
 
+def connection_limits(max_connections: int) -> httpx.Limits:
+    """At most ``max_connections`` open, of which a bounded number stay idle, and not for long."""
+    return httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=min(max_connections, KEEPALIVE_CONNECTIONS),
+        keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+    )
+
+
 class InternalClient:
     """A pooled client for one downstream service (``base_url``), used for the process's lifetime."""
 
@@ -104,7 +121,7 @@ class InternalClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.service = service
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        limits = connection_limits(max_connections)
         self.http = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),

@@ -8,15 +8,16 @@ from collections.abc import AsyncIterator
 from typing import ClassVar
 
 import pytest
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel
 
 from app.core.app_factory import create_app
 from app.core.errors import NotFoundError, ProblemError
 from app.core.identity import current_identity_token
-from app.core.internal_client import InternalClient, encode_json
+from app.core.internal_client import KEEPALIVE_CONNECTIONS, InternalClient, connection_limits, encode_json
 from app.core.logging import bind_log_context, clear_log_context
+from app.core.server import uvicorn_config
 from app.core.settings import ServiceSettings
 from tests.app.harness import bound_socket, serve_app
 
@@ -167,3 +168,16 @@ def test_pass_through_bodies_survive_what_orjson_refuses() -> None:
 
     assert json.loads(encoded) == body
     assert encode_json({"a": 1}) == b'{"a":1}'
+
+
+def test_idle_connections_are_bounded_and_dropped_before_the_server_drops_them() -> None:
+    burst = connection_limits(max_connections=500)
+    small = connection_limits(max_connections=8)
+    server = uvicorn_config(FastAPI(), DownstreamSettings())
+
+    assert burst.max_connections == 500
+    assert burst.max_keepalive_connections == KEEPALIVE_CONNECTIONS
+    assert small.max_keepalive_connections == 8
+    # The client closes an idle connection first: it never reuses one the server is closing.
+    assert burst.keepalive_expiry is not None
+    assert burst.keepalive_expiry < server.timeout_keep_alive
