@@ -7,7 +7,7 @@ most of the CPU a turn costs. Joining the bytes that arrive within one interval 
 interval, and changes nothing a client can see in the protocol: SSE events are framed by blank lines, whatever
 the TCP chunking. Everything up to and including the first bytes that carry answer text goes on at once, so the
 time to first token is untouched; a later token waits at most ``interval``, and the end of the stream goes on
-as soon as it arrives. vLLM's ``--stream-interval`` makes the same trade at the source.
+as soon as it arrives. SGLang's ``--stream-interval`` makes the same trade inside the engine.
 
 The upstream is read by its own task, so bytes keep arriving while a batch waits for its flush; an upstream
 that breaks mid-stream has its bytes so far delivered first, then its error raised to the caller.
