@@ -1,5 +1,9 @@
 """Service settings from the environment (``HELPLINE_*``), shared fields plus one subclass per service.
 
+A cluster hands secrets over as files instead: ``HELPLINE_SECRETS_DIR`` names a directory (a Secret mounted
+read-only) holding one file per setting, named like its variable (``HELPLINE_DATABASE_URL``). An environment
+variable wins over a file of the same name. Unset, settings come from the environment only.
+
 Secrets are ``SecretStr`` so they never reach a log or a repr. Outside ``development`` every secret is checked
 against the placeholders people leave in config (empty, ``change-me``, ``dev-...``, too short): a service that
 would run in production with a guessable signing key refuses to start and names the variable to fix.
@@ -7,15 +11,18 @@ would run in production with a guessable signing key refuses to start and names 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import DirectoryPath, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 ENV_PREFIX = "HELPLINE_"
+SECRETS_DIR_VARIABLE = f"{ENV_PREFIX}SECRETS_DIR"
 MIN_SECRET_LENGTH = 32
 _PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "changethis", "replace-me", "replaceme")
 
@@ -75,6 +82,28 @@ class ServiceSettings(BaseSettings):
         description="OTLP/HTTP collector; unset: no export.",
     )
     otel_service_name: str | None = Field(default=None, validation_alias="OTEL_SERVICE_NAME")
+    secrets_dir: DirectoryPath | None = Field(
+        default=None,
+        description="Directory of files named like the variables, one setting each (a mounted Secret); unset: none.",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Files in ``HELPLINE_SECRETS_DIR`` after the environment (read here: sources exist before fields do).
+
+        A directory that does not exist adds no source: the ``secrets_dir`` field then fails validation, naming it.
+        """
+        directory = os.environ.get(SECRETS_DIR_VARIABLE)
+        if directory and Path(directory).is_dir():
+            file_secret_settings = SecretsSettingsSource(settings_cls, secrets_dir=directory)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     @property
     def is_development(self) -> bool:

@@ -88,13 +88,10 @@ class RedisServer:
 
 @dataclass(frozen=True)
 class SecretKeyRef:
-    """One key of a Secret in the app namespace: what a container's ``secretKeyRef`` names."""
+    """One key of a Secret in the app namespace (the services mount it as a file: ``infra.services.workload``)."""
 
     name: str
     key: str
-
-    def env(self, variable: str) -> dict[str, Any]:
-        return {"name": variable, "valueFrom": {"secretKeyRef": {"name": self.name, "key": self.key}}}
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ class ServiceSpec:
     module: str
     #: plain settings (``HELPLINE_*``, ``OTEL_*``), in the pod spec
     env: Mapping[str, str]
-    #: secret settings: environment variable -> Secret key (``secretKeyRef`` only)
+    #: secret settings: variable -> Secret key, mounted as a file of that name (``workload.secrets_volume``)
     secrets: Mapping[str, SecretKeyRef]
     resources: Resources
     replicas: Replicas

@@ -31,6 +31,14 @@ EXIT_MARGIN_SECONDS = 5
 #: A migration that takes longer than this is stuck (a lock held elsewhere); the Job fails and the rollout stops.
 MIGRATION_DEADLINE_SECONDS = 900
 ROLLOUT_ANNOTATION = "helpline.io/credentials-version"
+#: Where a service's secret settings are mounted: one file per setting, named like its variable, which
+#: ``app.core.settings`` reads from the directory ``HELPLINE_SECRETS_DIR`` names (never environment variables:
+#: those show in ``/proc/<pid>/environ``, crash dumps and anything that prints the environment).
+SECRETS_DIR = "/etc/helpline/secrets"
+SECRETS_DIR_VARIABLE = "HELPLINE_SECRETS_DIR"
+SECRETS_VOLUME = "secrets"
+#: Owner root, group the pod's fsGroup: the service's user reads them through its group, nobody can write them.
+SECRET_FILE_MODE = 0o440
 
 
 def service_labels(spec: ServiceSpec, stack: str) -> dict[str, str]:
@@ -47,18 +55,35 @@ def termination_grace_seconds(spec: ServiceSpec) -> int:
 
 
 def container_env(spec: ServiceSpec) -> list[dict[str, Any]]:
-    """Plain settings by value, secrets by ``secretKeyRef`` only, then where the trusted CAs are."""
+    """Plain settings by value, where the secret settings are mounted, then where the trusted CAs are."""
     plain = [{"name": name, "value": value} for name, value in sorted(spec.env.items())]
-    secret = [reference.env(name) for name, reference in sorted(spec.secrets.items())]
+    secrets = [{"name": SECRETS_DIR_VARIABLE, "value": SECRETS_DIR}] if spec.secrets else []
     ca = [variable for bundle in spec.ca_bundles for variable in bundle.env()]
-    return [*plain, *secret, *ca]
+    return [*plain, *secrets, *ca]
+
+
+def secrets_volume(spec: ServiceSpec) -> dict[str, Any]:
+    """Every Secret key the service reads, projected into one read-only directory as files named like the variables."""
+    items: dict[str, list[dict[str, str]]] = {}
+    for variable, reference in sorted(spec.secrets.items()):
+        items.setdefault(reference.name, []).append({"key": reference.key, "path": variable})
+    return {
+        "name": SECRETS_VOLUME,
+        "projected": {
+            "defaultMode": SECRET_FILE_MODE,
+            "sources": [{"secret": {"name": name, "items": keys}} for name, keys in sorted(items.items())],
+        },
+    }
 
 
 def _volumes(spec: ServiceSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(volumes, mounts): a small /tmp beside the read-only root, and the CA bundles."""
+    """(volumes, mounts): a small /tmp beside the read-only root, the secret settings, and the CA bundles."""
     tmp_volume, tmp_mount = scratch_volume("tmp", "/tmp", "64Mi")  # noqa: S108  (a private emptyDir)
     volumes = [tmp_volume, *(bundle.volume() for bundle in spec.ca_bundles)]
     mounts = [tmp_mount, *(bundle.volume_mount() for bundle in spec.ca_bundles)]
+    if spec.secrets:
+        volumes.append(secrets_volume(spec))
+        mounts.append({"name": SECRETS_VOLUME, "mountPath": SECRETS_DIR, "readOnly": True})
     return volumes, mounts
 
 

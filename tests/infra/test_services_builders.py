@@ -203,22 +203,34 @@ EXPECTED_SECRETS = {
 }
 
 
-@pytest.mark.parametrize("service", SERVICE_NAMES)
-def test_each_service_reads_exactly_its_secrets_and_only_by_secret_key_ref(service: ServiceName) -> None:
-    spec = sample_specs()[service]
-    env = container(
-        workload.deployment(
-            spec, namespace=APP, stack="dev", image=IMAGE, spread_across_zones=False, rollout_annotations={}
-        )
-    )["env"]
-    by_reference = {
-        item["name"]: SecretKeyRef(item["valueFrom"]["secretKeyRef"]["name"], item["valueFrom"]["secretKeyRef"]["key"])
-        for item in env
-        if "valueFrom" in item
+def mounted_secrets(pod: dict[str, Any]) -> dict[str, SecretKeyRef]:
+    """File name in the secrets directory -> the Secret key the kubelet writes there."""
+    (volume,) = [volume for volume in pod["volumes"] if volume["name"] == workload.SECRETS_VOLUME]
+    return {
+        item["path"]: SecretKeyRef(source["secret"]["name"], item["key"])
+        for source in volume["projected"]["sources"]
+        for item in source["secret"]["items"]
     }
-    assert by_reference == EXPECTED_SECRETS[service]
-    plain = {item["name"]: item["value"] for item in env if "value" in item}
-    assert not set(plain) & set(by_reference)
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+def test_each_service_reads_exactly_its_secrets_and_only_as_files(service: ServiceName) -> None:
+    spec = sample_specs()[service]
+    deployment = workload.deployment(
+        spec, namespace=APP, stack="dev", image=IMAGE, spread_across_zones=False, rollout_annotations={}
+    )
+    pod, main = deployment["spec"]["template"]["spec"], container(deployment)
+    assert mounted_secrets(pod) == EXPECTED_SECRETS[service]
+    (volume,) = [volume for volume in pod["volumes"] if volume["name"] == workload.SECRETS_VOLUME]
+    assert volume["projected"]["defaultMode"] == 0o440, "owner and group (the pod's fsGroup) read, nobody writes"
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"], "the service's group reads them"
+    (mount,) = [mount for mount in main["volumeMounts"] if mount["name"] == workload.SECRETS_VOLUME]
+    assert mount == {"name": workload.SECRETS_VOLUME, "mountPath": workload.SECRETS_DIR, "readOnly": True}
+    assert not [item for item in main["env"] if "valueFrom" in item], "no secret in the environment"
+    assert "envFrom" not in main
+    plain = {item["name"]: item["value"] for item in main["env"]}
+    assert plain.pop(workload.SECRETS_DIR_VARIABLE) == workload.SECRETS_DIR  # a path, not a secret
+    assert not set(plain) & set(EXPECTED_SECRETS[service])
     assert not [
         name for name in plain if re.search(r"SECRET|PASSWORD|TOKEN|KEY|_URL$", name) and "://" not in plain[name]
     ]
@@ -230,9 +242,10 @@ def test_managed_stores_bring_their_ca_to_exactly_their_clients() -> None:
     mounts = {
         name: {m["mountPath"] for m in container(objects_of(spec)[0])["volumeMounts"]} for name, spec in specs.items()
     }
-    assert mounts["gateway"] == {"/tmp", "/etc/helpline/tls/redis"}
-    assert mounts["auth"] == {"/tmp", "/etc/helpline/tls/postgres", "/etc/helpline/tls/redis"}
-    assert mounts["sessions"] == mounts["chat"] == {"/tmp", "/etc/helpline/tls/postgres"}
+    common = {"/tmp", workload.SECRETS_DIR}
+    assert mounts["gateway"] == {*common, "/etc/helpline/tls/redis"}
+    assert mounts["auth"] == {*common, "/etc/helpline/tls/postgres", "/etc/helpline/tls/redis"}
+    assert mounts["sessions"] == mounts["chat"] == {*common, "/etc/helpline/tls/postgres"}
     env = {item["name"]: item.get("value") for item in container(objects_of(specs["sessions"])[0])["env"]}
     assert env["PGSSLROOTCERT"] == "/etc/helpline/tls/postgres/ca.crt"
 

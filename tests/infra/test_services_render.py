@@ -1,5 +1,5 @@
 """The services in the full renders, per stack and cloud: every object, the migration ordered before the rollout,
-the gateway behind the TLS edge, secrets by reference only, scraping, and chat pointed at what serving serves."""
+the gateway behind the TLS edge, secrets only as mounted files, scraping, and chat pointed at what serving serves."""
 
 from __future__ import annotations
 
@@ -78,28 +78,25 @@ def test_the_gateway_is_the_backend_of_the_tls_route_on_the_stack_hostname(rende
     assert render.outputs["chatApiUrl"] == f"https://{host}"
 
 
-def test_secrets_reach_the_pods_only_by_secret_key_ref_to_secrets_that_exist(render: Render) -> None:
+def test_secrets_reach_the_pods_only_as_files_from_secrets_that_exist(render: Render) -> None:
     namespace = app(render)
     secrets = {obj["metadata"]["name"]: obj for obj in render.objects("Secret", namespace)}
     workloads = [*render.objects("Deployment", namespace), *render.objects("Job", namespace)]
     assert workloads
+    engine_key_readers: set[str] = set()
     for workload in workloads:
+        name = workload["metadata"]["name"]
+        assert "envFrom" not in container(workload)
         for item in container(workload)["env"]:
-            if "valueFrom" in item:
-                reference = item["valueFrom"]["secretKeyRef"]
-                assert reference["key"] in secrets[reference["name"]]["stringData"], (
-                    workload["metadata"]["name"],
-                    item,
-                )
-            else:
-                assert "://" not in item["value"] or "@" not in item["value"], "credentials in a plain URL"
-    readers = {
-        workload["metadata"]["name"]
-        for workload in render.objects("Deployment", namespace)
-        for item in container(workload)["env"]
-        if item.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == "engine-api-key"
-    }
-    assert readers == {"chat"}, "the engine API key is copied into the app namespace for chat only"
+            assert "valueFrom" not in item, (name, item)
+            assert "://" not in item["value"] or "@" not in item["value"], "credentials in a plain URL"
+        projected = [v["projected"] for v in workload["spec"]["template"]["spec"]["volumes"] if "projected" in v]
+        for source in (source["secret"] for volume in projected for source in volume["sources"]):
+            for item in source["items"]:
+                assert item["key"] in secrets[source["name"]]["stringData"], (name, source["name"], item)
+            if source["name"] == "engine-api-key" and workload["kind"] == "Deployment":
+                engine_key_readers.add(name)
+    assert engine_key_readers == {"chat"}, "the engine API key is copied into the app namespace for chat only"
 
 
 def test_each_service_is_scraped_by_exactly_one_service_monitor_on_its_http_port(render: Render) -> None:

@@ -1,24 +1,28 @@
 """The deployment's environment against the services' own settings classes (``app/<service>/settings.py``).
 
-pydantic-settings ignores variables it does not know, so a misspelt ``HELPLINE_*`` in a Deployment would silently
-run the service on a default. Here every variable the pods get must be a setting of that service (or one the
-process's libraries read: ``HOME``, ``PGSSLROOTCERT``), and the settings must validate in ``production`` with that
-environment and realistic secret values, as the pod would start. A service whose settings module does not exist
-yet is skipped, by name.
+pydantic-settings ignores variables and secret files it does not know, so a misspelt ``HELPLINE_*`` in a Deployment
+would silently run the service on a default. Here every variable the pods get and every file of their mounted secrets
+directory must be a setting of that service (or a variable the process's libraries read: ``HOME``, ``PGSSLROOTCERT``),
+and the settings must validate in ``production`` with that environment and realistic secret values in files laid out
+as the Deployment mounts them, as the pod would start. A service whose settings module does not exist yet is
+skipped, by name.
 """
 
 from __future__ import annotations
 
 import importlib
 import secrets
+from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic_settings import BaseSettings
 
+from infra.services import workload
 from infra.services.spec import SERVICE_NAMES, ServiceName
-from tests.infra.test_services_builders import sample_specs
+from tests.infra.test_services_builders import IMAGE, container, mounted_secrets, sample_specs
 
 #: Variables read by the process's libraries rather than by the settings classes.
 LIBRARY_VARIABLES = {
@@ -66,29 +70,48 @@ def realistic_secret(variable: str) -> str:
     return secrets.token_hex(32)
 
 
+def pod_of(service: ServiceName, *, managed: bool = False) -> tuple[dict[str, str], set[str]]:
+    """The Deployment's environment (all plain values) and the names of the files in its secrets directory."""
+    deployment = workload.deployment(
+        sample_specs(managed=managed)[service],
+        namespace="helpline-dev-app",
+        stack="dev",
+        image=IMAGE,
+        spread_across_zones=False,
+        rollout_annotations={},
+    )
+    pod: dict[str, Any] = deployment["spec"]["template"]["spec"]
+    environment = {item["name"]: item["value"] for item in container(deployment)["env"]}
+    return environment, set(mounted_secrets(pod))
+
+
 @pytest.mark.parametrize("managed", [False, True], ids=["in-cluster", "managed"])
 @pytest.mark.parametrize("service", SERVICE_NAMES)
-def test_every_variable_the_pod_gets_is_a_setting_of_its_service(service: ServiceName, managed: bool) -> None:
+def test_every_variable_and_secret_file_the_pod_gets_is_a_setting_of_its_service(
+    service: ServiceName, managed: bool
+) -> None:
     cls = settings_class(service)
-    spec = sample_specs(managed=managed)[service]
-    given = set(spec.env) | set(spec.secrets) | {env for bundle in spec.ca_bundles for env in [bundle.env_var] if env}
-    unknown = given - variables_of(cls) - set(LIBRARY_VARIABLES)
+    environment, files = pod_of(service, managed=managed)
+    unknown = (set(environment) | files) - variables_of(cls) - set(LIBRARY_VARIABLES)
     assert not unknown, f"{service}: {sorted(unknown)} are not settings of {cls.__name__}"
 
 
 @pytest.mark.parametrize("service", SERVICE_NAMES)
-def test_the_settings_validate_in_production_with_the_pod_environment(
-    service: ServiceName, monkeypatch: pytest.MonkeyPatch
+def test_the_settings_validate_in_production_with_the_pod_environment_and_secret_files(
+    service: ServiceName, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     cls = settings_class(service)
-    spec = sample_specs()[service]
+    environment, files = pod_of(service)
     for variable in variables_of(cls):
         monkeypatch.delenv(variable, raising=False)
-    for variable, value in spec.env.items():
+    for variable, value in environment.items():
         monkeypatch.setenv(variable, value)
-    for variable in spec.secrets:
-        monkeypatch.setenv(variable, realistic_secret(variable))
+    for name in files:
+        (tmp_path / name).write_text(realistic_secret(name) + "\n")
+    monkeypatch.setenv(workload.SECRETS_DIR_VARIABLE, str(tmp_path))  # where the Deployment mounts them
     settings = cls()
     assert settings.environment == "production"  # type: ignore[attr-defined]
     assert settings.port == 8080  # type: ignore[attr-defined]
     assert settings.otel_service_name == service  # type: ignore[attr-defined]
+    token = (tmp_path / "HELPLINE_INTERNAL_TOKEN_SECRET").read_text().strip()
+    assert settings.internal_token_secret.get_secret_value() == token  # type: ignore[attr-defined]
