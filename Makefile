@@ -42,6 +42,9 @@ lint: setup ## ruff (lint + format check) and pyright on infra/, stacks/, app/
 	.venv/bin/ruff format --check .
 	.venv/bin/pyright
 
+typecheck: setup ## pyright alone (infra/, stacks/, app/)
+	.venv/bin/pyright
+
 fmt: setup ## apply ruff's fixes and formatting
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .

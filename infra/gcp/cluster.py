@@ -194,7 +194,12 @@ class GkeGpuCluster(pulumi.ComponentResource):
             ),
             create_storage_class(
                 f"{name}-{BLOCK_STORAGE_CLASS}",
-                block_storage_class(kms_key=keys.data_key_id, resource_labels=args.resource_labels, stack=naming.stack),
+                block_storage_class(
+                    kms_key=keys.data_key_id,
+                    resource_labels=args.resource_labels,
+                    stack=naming.stack,
+                    retain_volumes=args.is_prod,
+                ),
                 pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[keys.data_grant])),
             ),
         ]

@@ -36,9 +36,15 @@ def gcp_labels_parameter(labels: Mapping[str, str]) -> str:
 
 
 def storage_class(
-    name: str, *, provisioner: str, parameters: Mapping[str, pulumi.Input[str]], stack: str
+    name: str,
+    *,
+    provisioner: str,
+    parameters: Mapping[str, pulumi.Input[str]],
+    stack: str,
+    retain_volumes: bool = False,
 ) -> dict[str, Any]:
-    """A StorageClass that binds where the first pod lands, can grow, and deletes its volume with the claim."""
+    """A StorageClass that binds where the first pod lands and can grow. Its volumes go with their claims unless
+    ``retain_volumes`` (prod's databases: a deleted claim must not take the data with it)."""
     return {
         "apiVersion": "storage.k8s.io/v1",
         "kind": "StorageClass",
@@ -48,8 +54,7 @@ def storage_class(
         # Zonal volumes must be created in the zone of the pod that first uses them.
         "volumeBindingMode": "WaitForFirstConsumer",
         "allowVolumeExpansion": True,
-        # Cache and block data are recreatable or owned by their workload; volumes go with their claims.
-        "reclaimPolicy": "Delete",
+        "reclaimPolicy": "Retain" if retain_volumes else "Delete",
     }
 
 
@@ -77,9 +82,10 @@ def model_cache_storage_class(
 
 
 def block_storage_class(
-    *, kms_key: pulumi.Input[str], resource_labels: Mapping[str, str], stack: str
+    *, kms_key: pulumi.Input[str], resource_labels: Mapping[str, str], stack: str, retain_volumes: bool
 ) -> dict[str, Any]:
-    """ReadWriteOnce persistent disks encrypted with our data key."""
+    """ReadWriteOnce persistent disks encrypted with our data key, kept after their claim is deleted in prod (as
+    the AWS gp3 class does)."""
     return storage_class(
         BLOCK_STORAGE_CLASS,
         provisioner=PD_PROVISIONER,
@@ -89,6 +95,7 @@ def block_storage_class(
             "labels": gcp_labels_parameter(resource_labels),
         },
         stack=stack,
+        retain_volumes=retain_volumes,
     )
 
 

@@ -361,6 +361,7 @@ def test_block_storage_class_encrypts_with_the_data_key(gke: Render) -> None:
     assert storage_class["provisioner"] == "pd.csi.storage.gke.io"
     assert storage_class["parameters"]["type"] == "pd-balanced"
     assert storage_class["parameters"]["disk-encryption-kms-key"] == key_id(gke, "data")
+    assert storage_class["reclaimPolicy"] == ("Retain" if gke.stack == "prod" else "Delete"), "prod keeps its data"
     annotations = storage_class["metadata"].get("annotations", {})
     assert "storageclass.kubernetes.io/is-default-class" not in annotations, "asked for by name"
 

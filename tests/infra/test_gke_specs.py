@@ -163,7 +163,10 @@ def test_storage_classes_are_valid_objects() -> None:
         tier="standard", network="vpc", reserved_range="psa", resource_labels=labels, stack="dev"
     )
     block = block_storage_class(
-        kms_key="projects/p/locations/r/keyRings/k/cryptoKeys/data", resource_labels=labels, stack="dev"
+        kms_key="projects/p/locations/r/keyRings/k/cryptoKeys/data",
+        resource_labels=labels,
+        stack="dev",
+        retain_volumes=False,
     )
     for storage_class in (cache, block):
         kubernetes_validate.validate(storage_class, "1.34", strict=True)
