@@ -18,7 +18,7 @@ from app.chat.errors import (
 )
 from app.chat.settings import ChatSettings
 from tests.app.chat.scripted_engine import Answer, ScriptedEngine
-from tests.app.harness import serve_app
+from tests.app.harness import free_port, serve_app
 
 REQUEST = AnswerRequest(
     model="m", messages=[{"role": "user", "content": "hi"}], temperature=0.2, max_tokens=20, session_id="conv-1"
@@ -88,6 +88,7 @@ async def test_retries_run_out(scripted: tuple[ScriptedEngine, EngineClient]) ->
     engine.then(Answer(status=500), Answer(status=502), Answer(status=503))
     with pytest.raises(EngineFailedError):
         await client.open_answer(REQUEST)
+    assert len(engine.requests) == 3  # our retries only: the SDK's own are off
     engine.then(*[Answer(silent=True)] * 3)
     with pytest.raises(EngineTimeoutError):
         await client.open_answer(REQUEST)
@@ -119,6 +120,17 @@ async def test_mid_stream_failures_are_not_retried(scripted: tuple[ScriptedEngin
     with pytest.raises(EngineStreamError, match="without its final event"):
         await read_all()
     assert len(engine.requests) == 2
+
+
+async def test_an_unreachable_engine_is_retried_then_fails() -> None:
+    settings = ChatSettings(engine_url=f"http://127.0.0.1:{free_port()}/v1", engine_retries=1)
+    client = EngineClient(settings)
+    try:
+        with pytest.raises(EngineFailedError, match="ConnectError"):
+            await client.open_answer(REQUEST)
+        assert await client.choose("cls", "Classify.", "text", ["a"]) == (None, None)
+    finally:
+        await client.aclose()
 
 
 @pytest.mark.parametrize(
