@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import httpx
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from app.core.logging import bind_log_context, get_logger
@@ -137,6 +137,9 @@ class EngineProxy:
             parsed = parse_request(body, request.headers, self._registry)
         except RequestRejectedError as rejected:
             return rejected.response
+        except ClientDisconnect:  # the caller left while sending the body (its own deadline): nothing to answer
+            log.info("caller left while sending the request")
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
         if parsed.session_id:
             bind_log_context(conversation_id=parsed.session_id)
         pool = self._registry.pools[parsed.model]

@@ -327,3 +327,23 @@ async def test_probes_and_metrics() -> None:
         exposition = (await client.get("/metrics")).text
         names = {family.name for family in text_string_to_metric_families(exposition)}
         assert {"helpline_router_requests", "helpline_router_backends", "helpline_router_affinity"} <= names
+
+
+async def test_a_caller_leaving_while_sending_the_body_is_a_499_not_a_server_error() -> None:
+    async with replicas("a") as fakes, router({"chat": list(fakes)}) as (client, app):
+        labels = {"service": "router", "method": "POST", "route": "/v1/chat/completions"}
+        errors_before = metric(app, "helpline_http_requests_total", **labels, status="500")
+        left_before = metric(app, "helpline_http_requests_total", **labels, status="499")
+        host, port = str(client.base_url.host), int(client.base_url.port or 80)
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n" + b'{"model": "chat", "mess'
+        )
+        await writer.drain()
+        writer.close()  # gone with 977 bytes of the body unsent
+        await writer.wait_closed()
+        del reader
+        await until(lambda: metric(app, "helpline_http_requests_total", **labels, status="499") == left_before + 1)
+        assert metric(app, "helpline_http_requests_total", **labels, status="500") == errors_before
+        assert next(iter(fakes.values())).requests == []
