@@ -235,9 +235,14 @@ def parse_config(argv: Sequence[str], environ: dict[str, str] | None = None) -> 
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """Bind before serving, so ``--port 0`` works and the real port is known before the first request."""
+    """Bind before serving, so ``--port 0`` works and the real port is known before the first request.
+
+    The protocol is named (``IPPROTO_TCP``, not 0): asyncio sets ``TCP_NODELAY`` on accepted connections only for
+    sockets that say they are TCP. Without it Nagle's algorithm holds each token's small write until the client
+    acknowledges the previous one (tens of milliseconds per token under delayed ACKs), which vLLM (uvloop, always
+    ``TCP_NODELAY``) never does."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
-from app.enginesim.cli import human_int, parse_config
+from app.enginesim.cli import bind_socket, human_int, parse_config
 from app.enginesim.faults import FaultSpec
 
 SERVING_ARGS = [
@@ -157,3 +158,13 @@ def test_human_readable_lengths() -> None:
     assert human_int("8k") == 8000
     assert human_int("8K") == 8192
     assert human_int("1M") == 1024**2
+
+
+def test_the_listening_socket_says_it_is_tcp_so_connections_get_nodelay() -> None:
+    # asyncio sets TCP_NODELAY on accepted connections only for sockets created with IPPROTO_TCP; without it
+    # Nagle's algorithm holds every token's write until the previous one is acknowledged (vLLM never does).
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
