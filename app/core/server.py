@@ -8,6 +8,8 @@ termination grace period before the process exits.
 
 from __future__ import annotations
 
+import gc
+
 import uvicorn
 from fastapi import FastAPI
 
@@ -33,5 +35,12 @@ def uvicorn_config(app: FastAPI, settings: ServiceSettings) -> uvicorn.Config:
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
-    """Run until SIGTERM/SIGINT, then drain (blocking)."""
+    """Run until SIGTERM/SIGINT, then drain (blocking).
+
+    Everything imported and built so far (modules, the app, its routes and models) lives as long as the process:
+    ``gc.freeze()`` moves it out of the collector's reach, so the full collections that requests trigger scan only
+    what requests allocate, not the whole startup heap: chat's ~180k startup objects took ~66 ms to scan, a pause
+    every stream in the process felt (p99 TTFT under load)."""
+    gc.collect()
+    gc.freeze()
     uvicorn.Server(uvicorn_config(app, settings)).run()
