@@ -112,8 +112,13 @@ def test_hop_attribution_from_means_between_two_scrapes() -> None:
 
 
 def test_cpu_meter_counts_what_a_process_burns_between_start_and_stop() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(1)"])
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time\nprint('up', flush=True)\nwhile True: time.sleep(1)"],
+        stdout=subprocess.PIPE,
+    )
     try:
+        assert child.stdout is not None
+        child.stdout.readline()  # the interpreter's own start-up CPU is spent before the meter starts
         meter = CpuMeter({"me": by_pid([psutil.Process().pid]), "idle": by_pid([child.pid])})
         meter.start()
         deadline = time.process_time() + 0.2
