@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -61,6 +61,9 @@ RETRY_PAUSE_SECONDS = 0.1
 KEEPALIVE_CONNECTIONS = 64
 #: The key sent to a vLLM started without ``--api-key`` (vLLM's own convention: it ignores the header).
 NO_API_KEY = "EMPTY"
+#: Room for the classifier's JSON object (about 15 tokens compact) with the whitespace a model may put in it;
+#: a document cut at this limit is not JSON and classifies nothing.
+CLASSIFIER_MAX_TOKENS = 48
 _CONTEXT_OVERFLOW = re.compile(r"context length|context window|max_model_len|maximum model length", re.IGNORECASE)
 
 Outcome = Literal["ok", "retried", "error", "timeout", "circuit_open", "context_overflow"]
@@ -298,12 +301,13 @@ class EngineClient:
         return response
 
     # --- classification -----------------------------------------------------------------------------------------
-    async def choose(
-        self, model: str, instruction: str, text: str, choices: Sequence[str]
-    ) -> tuple[str | None, Usage | None]:
-        """One label out of ``choices`` for ``text`` (vLLM structured outputs); (None, None) if unavailable.
+    async def classify(
+        self, model: str, instruction: str, text: str, schema: Mapping[str, Any]
+    ) -> tuple[dict[str, Any] | None, Usage | None]:
+        """A JSON object about ``text`` constrained by ``schema`` (vLLM structured outputs), and the call's usage.
 
-        Never raises for engine trouble: classification is an extra, a failed one changes no answer.
+        (None, None) when the engine is unavailable; (None, usage) when the answer is not a JSON object. Never
+        raises for engine trouble: classification is an extra, a failed one changes no answer.
         """
         try:
             breaker = self._admit(model)
@@ -314,8 +318,8 @@ class EngineClient:
                 "model": model,
                 "messages": [{"role": "system", "content": instruction}, {"role": "user", "content": text}],
                 "temperature": 0,
-                "max_tokens": 8,
-                "structured_outputs": {"choice": list(choices)},
+                "max_tokens": CLASSIFIER_MAX_TOKENS,
+                "structured_outputs": {"json": schema},
             }
         )
         try:
@@ -342,9 +346,7 @@ class EngineClient:
         if not isinstance(completion, dict):  # not JSON: the SDK hands back the text
             return None, None
         completion = cast("dict[str, Any]", completion)
-        label = ((completion.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
-        usage = completion.get("usage") or None
-        return (label.strip() if label.strip() in choices else None), usage
+        return _answer_object(completion.get("choices")), _usage_of(completion.get("usage"))
 
     # --- helpers ------------------------------------------------------------------------------------------------
     def _admit(self, model: str) -> CircuitBreaker:
@@ -362,6 +364,32 @@ class EngineClient:
     @staticmethod
     def _count(model: str, outcome: Outcome) -> None:
         METRICS.engine_requests_total.labels(model=model, outcome=outcome).inc()
+
+
+def _answer_object(choices: object) -> dict[str, Any] | None:
+    """The JSON object the first choice's message holds, or None (missing, not JSON - e.g. cut at the token
+    limit -, or not an object)."""
+    first = cast("list[Any]", choices)[0] if isinstance(choices, list) and choices else None
+    message = cast("dict[str, Any]", first).get("message") if isinstance(first, dict) else None
+    content = cast("dict[str, Any]", message).get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str):
+        return None
+    try:
+        document = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
+    return cast("dict[str, Any]", document) if isinstance(document, dict) else None
+
+
+def _usage_of(raw: object) -> Usage | None:
+    """Token counts of a completion's ``usage``, or None when they are missing or not integers."""
+    if not isinstance(raw, dict):
+        return None
+    usage = cast("dict[str, Any]", raw)
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if not isinstance(prompt, int) or not isinstance(completion, int):
+        return None
+    return {"prompt_tokens": prompt, "completion_tokens": completion}
 
 
 def _transport_failure(exc: openai.APIConnectionError) -> str:

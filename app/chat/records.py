@@ -28,9 +28,9 @@ class Records:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def add_usage(self, *usages: Usage) -> None:
+    async def add_usage(self, usage: Usage) -> None:
         async with self._database.transaction() as session:
-            session.add_all(
+            session.add(
                 UsageRecord(
                     tenant_id=usage.tenant_id,
                     key_id=usage.key_id,
@@ -41,7 +41,6 @@ class Records:
                     prompt_tokens=usage.prompt_tokens,
                     completion_tokens=usage.completion_tokens,
                 )
-                for usage in usages
             )
 
     async def classify(

@@ -29,7 +29,13 @@ from app.chat.errors import (
     MessageTooLongError,
     RequestInProgressError,
 )
-from app.chat.escalation import EMOTIONS, INTENTS, NEGATIVE_STREAK, Classification, escalation_reason
+from app.chat.escalation import (
+    CLASSIFIER_SCHEMA,
+    NEGATIVE_STREAK,
+    Classification,
+    classification_of,
+    escalation_reason,
+)
 from app.chat.profiles import ProfileStore
 from app.chat.prompt import ContextBudget, build_messages, fits_alone
 from app.chat.records import Records, Usage
@@ -45,8 +51,10 @@ from app.core.metrics import METRICS
 
 log = get_logger(__name__)
 
-INTENT_INSTRUCTION = "Classify the customer's message by its intent. Answer with one label only."
-EMOTION_INSTRUCTION = "Classify the emotion the customer's message expresses. Answer with one label only."
+CLASSIFY_INSTRUCTION = (
+    "Classify the customer's message: its intent, and the emotion it expresses. "
+    'Answer with a JSON object {"intent": <one label>, "emotion": <one label>} and nothing else.'
+)
 FINISH_TIMEOUT_SECONDS = 10.0
 
 
@@ -284,22 +292,21 @@ class TurnService:
         self, turn: StartedTurn, *, after: asyncio.Event
     ) -> asyncio.Task[Classification | None]:
         """Intent and emotion of the customer's message, alongside the answer once ``after`` is set (its first
-        token): started with the answer, the two classifier calls were built and sent first on this event loop
-        and delayed the answer's request."""
+        token): started with the answer, the classifier call was built and sent first on this event loop and
+        delayed the answer's request."""
         return asyncio.create_task(self._classify(turn, after), name="classify")
 
     async def _classify(self, turn: StartedTurn, after: asyncio.Event) -> Classification | None:
+        """One classifier request gives both labels (a JSON object), so one usage row."""
         model = self._settings.classifier_model
         if model is None:
             return None
         await after.wait()
-        text = turn.request.content
-        (intent, intent_usage), (emotion, emotion_usage) = await asyncio.gather(
-            self._engine.choose(model, INTENT_INSTRUCTION, text, INTENTS),
-            self._engine.choose(model, EMOTION_INSTRUCTION, text, EMOTIONS),
+        answer, usage = await self._engine.classify(
+            model, CLASSIFY_INSTRUCTION, turn.request.content, CLASSIFIER_SCHEMA
         )
-        usages = [
-            Usage(
+        if usage is not None:
+            record = Usage(
                 tenant_id=turn.request.identity.tenant_id,
                 key_id=turn.request.identity.key_id,
                 conversation_id=turn.request.conversation_id,
@@ -309,14 +316,8 @@ class TurnService:
                 prompt_tokens=usage["prompt_tokens"],
                 completion_tokens=usage["completion_tokens"],
             )
-            for usage in (intent_usage, emotion_usage)
-            if usage is not None
-        ]
-        if usages:
-            self._background.spawn(self._records.add_usage(*usages), name="classifier usage")
-        if intent is None and emotion is None:
-            return None
-        return Classification(intent=intent, emotion=emotion)
+            self._background.spawn(self._records.add_usage(record), name="classifier usage")
+        return classification_of(answer)
 
     async def _escalate_if_needed(
         self,

@@ -1,9 +1,9 @@
 """Keyword rules that stand in for a model's understanding of a customer message.
 
-The classifier (structured-output ``choice``) and the canned answers both read them, so a message like
-"I want to talk to a real person, this is ridiculous" is classified ``human_request`` / ``angry`` and answered
-with a hand-off sentence. Rules are deliberately simple and deterministic: tests and the local run can rely on
-them, and nobody mistakes them for a model.
+The classifier (structured-output ``choice``, or string enums in a ``json`` schema) and the canned answers both
+read them, so a message like "I want to talk to a real person, this is ridiculous" is classified
+``human_request`` / ``angry`` and answered with a hand-off sentence. Rules are deliberately simple and
+deterministic: tests and the local run can rely on them, and nobody mistakes them for a model.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from app.enginesim.protocol import (
     SamplingRequest,
     StructuredOutputs,
 )
-from app.enginesim.structured import minimal_instance, pick_choice
+from app.enginesim.structured import pick_choice, schema_answer
 from app.enginesim.tokenizer import render_chat, tokenize
 
 
@@ -177,7 +177,7 @@ def constrained_text(request: SamplingRequest, customer_text: str, rng: random.R
                 "When response_format type is 'json_schema', the 'json_schema' field must be provided.",
                 param="response_format",
             )
-        return orjson.dumps(minimal_instance(response_format.json_schema.json_schema or {})).decode()
+        return orjson.dumps(schema_answer(response_format.json_schema.json_schema or {}, customer_text, rng)).decode()
     return "{}"
 
 
@@ -198,7 +198,7 @@ def _structured_text(structured: StructuredOutputs, customer_text: str, rng: ran
                 schema = orjson.loads(schema)
             except orjson.JSONDecodeError as exc:
                 raise APIError(f"structured_outputs.json is not valid JSON: {exc}", param="structured_outputs") from exc
-        return orjson.dumps(minimal_instance(schema if isinstance(schema, dict) else {})).decode()
+        return orjson.dumps(schema_answer(schema if isinstance(schema, dict) else {}, customer_text, rng)).decode()
     if structured.json_object:
         return "{}"
     if structured.regex is not None or structured.grammar is not None or structured.structural_tag is not None:

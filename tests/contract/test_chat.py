@@ -90,6 +90,29 @@ def test_simulated_classifier_picks_meaningfully(
     assert body["choices"][0]["message"]["content"] == expected
 
 
+@pytest.mark.simulator_only
+def test_simulated_classifier_fills_json_enums_meaningfully(target: Target) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "intent": {"enum": ["question", "complaint", "human_request"]},
+            "emotion": {"enum": ["neutral", "happy", "angry"]},
+        },
+        "required": ["intent", "emotion"],
+        "additionalProperties": False,
+    }
+    body = target.chat(
+        messages=[
+            {"role": "system", "content": "Classify."},
+            {"role": "user", "content": "This is ridiculous, get me a real person!!!"},
+        ],
+        temperature=0,
+        structured_outputs={"json": schema},
+    )
+    assert json.loads(body["choices"][0]["message"]["content"]) == {"intent": "human_request", "emotion": "angry"}
+    assert body["choices"][0]["finish_reason"] == "stop"
+
+
 def test_structured_output_json_schema(target: Target) -> None:
     schema = {"type": "object", "properties": {"intent": {"enum": ["billing", "other"]}}, "required": ["intent"]}
     body = target.chat(messages=QUESTION, max_tokens=50, structured_outputs={"json": schema})

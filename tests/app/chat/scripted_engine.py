@@ -22,7 +22,8 @@ from starlette.routing import Route
 @dataclass(frozen=True)
 class Answer:
     """One scripted response: ``status`` with ``error`` (a JSON error body), or a stream of ``tokens``, optionally
-    failing in-band after ``error_after`` tokens, ending without ``[DONE]``, or silent before its first chunk."""
+    failing in-band after ``error_after`` tokens, ending without ``[DONE]``, or silent before its first chunk.
+    A request without ``stream`` gets the tokens joined as one message."""
 
     tokens: tuple[str, ...] = ("Hello", " there", ".")
     status: int = 200
@@ -60,7 +61,7 @@ class ScriptedEngine:
             }
             return JSONResponse({"error": error}, status_code=answer.status)
         if not body.get("stream"):
-            label = body.get("structured_outputs", {}).get("choice", ["x"])[0]
+            content = "".join(answer.tokens)
             return JSONResponse(
                 {
                     "id": "chatcmpl-2",
@@ -68,7 +69,7 @@ class ScriptedEngine:
                     "created": 0,
                     "model": body["model"],
                     "choices": [
-                        {"index": 0, "message": {"role": "assistant", "content": label}, "finish_reason": "stop"}
+                        {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
                     ],
                     "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
                 }

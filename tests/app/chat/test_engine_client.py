@@ -20,6 +20,11 @@ from app.chat.settings import ChatSettings
 from tests.app.chat.scripted_engine import Answer, ScriptedEngine
 from tests.app.harness import free_port, serve_app
 
+SCHEMA = {
+    "type": "object",
+    "properties": {"intent": {"enum": ["human_request", "question"]}, "emotion": {"enum": ["angry", "neutral"]}},
+    "required": ["intent", "emotion"],
+}
 REQUEST = AnswerRequest(
     model="m", messages=[{"role": "user", "content": "hi"}], temperature=0.2, max_tokens=20, session_id="conv-1"
 )
@@ -128,7 +133,7 @@ async def test_an_unreachable_engine_is_retried_then_fails() -> None:
     try:
         with pytest.raises(EngineFailedError, match="ConnectError"):
             await client.open_answer(REQUEST)
-        assert await client.choose("cls", "Classify.", "text", ["a"]) == (None, None)
+        assert await client.classify("cls", "Classify.", "text", SCHEMA) == (None, None)
     finally:
         await client.aclose()
 
@@ -152,12 +157,40 @@ async def test_client_errors_are_not_retried(
     assert client.breaker("m").state == "closed"  # a refused request says nothing about the engine's health
 
 
-async def test_choose_asks_for_structured_output(scripted: tuple[ScriptedEngine, EngineClient]) -> None:
+async def test_classify_asks_for_a_json_document(scripted: tuple[ScriptedEngine, EngineClient]) -> None:
     engine, client = scripted
-    label, usage = await client.choose("cls", "Classify.", "I want a human", ["human_request", "question"])
-    assert label == "human_request"
-    assert usage is not None
-    assert usage["completion_tokens"] == 1
-    assert engine.requests[0]["body"]["structured_outputs"] == {"choice": ["human_request", "question"]}
-    engine.then(Answer(status=500))
-    assert await client.choose("cls", "Classify.", "text", ["a"]) == (None, None)
+    engine.then(Answer(tokens=('{"intent": "human_request", ', '"emotion": "angry"}')))
+    document, usage = await client.classify("cls", "Classify.", "I want a human", SCHEMA)
+    assert document == {"intent": "human_request", "emotion": "angry"}
+    assert usage == {"prompt_tokens": 5, "completion_tokens": 1}
+    body = engine.requests[0]["body"]
+    assert body["structured_outputs"] == {"json": SCHEMA}
+    assert (body["temperature"], body.get("stream")) == (0, None)
+    assert body["messages"] == [
+        {"role": "system", "content": "Classify."},
+        {"role": "user", "content": "I want a human"},
+    ]
+
+
+@pytest.mark.parametrize("content", ['{"intent": "human_req', "human_request", '["human_request"]', ""])
+async def test_a_classifier_answer_that_is_no_json_object_is_none(
+    scripted: tuple[ScriptedEngine, EngineClient], content: str
+) -> None:
+    engine, client = scripted
+    engine.then(Answer(tokens=(content,)))
+    assert await client.classify("cls", "Classify.", "text", SCHEMA) == (
+        None,
+        {"prompt_tokens": 5, "completion_tokens": 1},
+    )
+
+
+async def test_a_failed_classification_is_none_and_counts_against_the_circuit(
+    scripted: tuple[ScriptedEngine, EngineClient],
+) -> None:
+    engine, client = scripted
+    engine.then(Answer(status=500), Answer(status=500))
+    assert await client.classify("cls", "Classify.", "text", SCHEMA) == (None, None)
+    assert await client.classify("cls", "Classify.", "text", SCHEMA) == (None, None)
+    assert client.breaker("cls").state == "open"
+    assert await client.classify("cls", "Classify.", "text", SCHEMA) == (None, None)
+    assert len(engine.requests) == 2  # the open circuit sent nothing

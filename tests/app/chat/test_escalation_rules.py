@@ -1,12 +1,45 @@
-"""When the classifier's verdicts hand a conversation to a person."""
+"""What the classifier's answer says, and when its verdicts hand a conversation to a person."""
 
 from __future__ import annotations
 
-from app.chat.escalation import EMOTIONS, INTENTS, Classification, escalation_reason
+from typing import Any
+
+import pytest
+
+from app.chat.escalation import (
+    CLASSIFIER_SCHEMA,
+    EMOTIONS,
+    INTENTS,
+    Classification,
+    classification_of,
+    escalation_reason,
+)
 from app.contracts.internal import ESCALATION_REASONS
 
 ANGRY = Classification(intent="complaint", emotion="angry")
 CALM = Classification(intent="question", emotion="neutral")
+
+
+def test_the_schema_asks_for_both_labels_and_nothing_else() -> None:
+    assert CLASSIFIER_SCHEMA["properties"] == {"intent": {"enum": list(INTENTS)}, "emotion": {"enum": list(EMOTIONS)}}
+    assert CLASSIFIER_SCHEMA["required"] == ["intent", "emotion"]
+    assert CLASSIFIER_SCHEMA["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ({"intent": "human_request", "emotion": "angry"}, Classification("human_request", "angry")),
+        ({"intent": "human_request", "emotion": "furious-ish"}, Classification("human_request", None)),
+        ({"intent": ["billing"], "emotion": "sad", "extra": 1}, Classification(None, "sad")),
+        ({"emotion": "neutral"}, Classification(None, "neutral")),
+        ({"intent": 3, "emotion": None}, None),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_an_answer_is_checked_label_by_label(answer: dict[str, Any] | None, expected: Classification | None) -> None:
+    assert classification_of(answer) == expected
 
 
 def test_asking_for_a_person_escalates_at_once() -> None:

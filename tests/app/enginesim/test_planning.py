@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from app.enginesim.config import SimConfig
@@ -111,6 +112,22 @@ def test_response_format_json_schema_and_json_object() -> None:
     assert plan.completion.text == '{"ok":false}'
     assert plan_chat(chat(response_format={"type": "json_object"}), CONFIG).completion.text == "{}"
     assert plan_chat(chat(response_format={"type": "text"}), CONFIG).completion.text != "{}"
+
+
+def test_structured_json_classifies_the_last_user_message() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"intent": {"enum": ["question", "human_request"]}, "emotion": {"enum": ["neutral", "angry"]}},
+        "required": ["intent", "emotion"],
+    }
+    messages = [
+        {"role": "system", "content": "Classify."},
+        {"role": "user", "content": "This is ridiculous, let me talk to a human!!!"},
+    ]
+    for structured in ({"json": schema}, {"json": orjson.dumps(schema).decode()}):
+        plan = plan_chat(chat(messages=messages, temperature=0, structured_outputs=structured), CONFIG)
+        assert orjson.loads(plan.completion.text) == {"intent": "human_request", "emotion": "angry"}
+        assert plan.completion.finish_reason == "stop"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Structured outputs: the classifier's choice is meaningful and deterministic; JSON fits the schema."""
+"""Structured outputs: the classifier's choice is meaningful and deterministic, as a choice or as JSON; JSON fits
+the schema."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import random
 import pytest
 
 from app.enginesim.intents import concept_scores, label_concepts
-from app.enginesim.structured import minimal_instance, pick_choice
+from app.enginesim.structured import minimal_instance, pick_choice, schema_answer
 
 INTENTS = ["question", "complaint", "human_request", "billing", "cancel"]
 EMOTIONS = ["neutral", "happy", "frustrated", "angry"]
@@ -89,3 +90,58 @@ def test_minimal_instance_fits_common_schemas() -> None:
         "nested": {"a": 3},
         "either": 0,
     }
+
+
+CLASSIFIER_SCHEMA = {
+    "type": "object",
+    "properties": {"intent": {"enum": INTENTS}, "emotion": {"enum": EMOTIONS}},
+    "required": ["intent", "emotion"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "emotion"),
+    [
+        ("Let me talk to a human", "human_request", "neutral"),
+        ("This is ridiculous, I was charged twice!!!", "billing", "angry"),
+        ("I am so frustrated, please cancel my subscription", "cancel", "frustrated"),
+        ("What are your opening hours?", "question", "neutral"),
+    ],
+)
+def test_json_enum_properties_are_picked_like_choices(message: str, intent: str, emotion: str) -> None:
+    assert schema_answer(CLASSIFIER_SCHEMA, message, random.Random(0)) == {"intent": intent, "emotion": emotion}
+    for label, choices in (("intent", INTENTS), ("emotion", EMOTIONS)):
+        assert schema_answer(CLASSIFIER_SCHEMA, message, random.Random(0))[label] == pick_choice(
+            choices, message, random.Random(0)
+        )
+
+
+def test_json_enum_fallback_is_seeded() -> None:
+    schema = {"type": "object", "properties": {"a": {"enum": ["alpha", "beta", "gamma", "delta"]}}}
+    picks = {schema_answer(schema, "nothing to see", random.Random(seed))["a"] for seed in range(20)}
+    assert len(picks) > 1
+    assert schema_answer(schema, "x", random.Random(7)) == schema_answer(schema, "x", random.Random(7))
+
+
+def test_json_answers_keep_the_minimal_instance_elsewhere() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "intent": {"type": "string", "enum": ["question", "human_request"]},
+            "level": {"enum": [3, 1]},
+            "fixed": {"const": "question", "enum": ["question", "human_request"]},
+            "tags": {"type": "array", "items": {"enum": ["question", "human_request"]}, "minItems": 1},
+            "nested": {"type": "object", "properties": {"who": {"enum": ["bot", "human_request"]}}},
+            "count": {"type": "integer", "minimum": 2},
+        },
+    }
+    assert schema_answer(schema, "get me a human", random.Random(0)) == {
+        "intent": "human_request",
+        "level": 3,
+        "fixed": "question",
+        "tags": ["question"],
+        "nested": {"who": "human_request"},
+        "count": 2,
+    }
+    assert schema_answer({"enum": ["question", "human_request"]}, "a human", random.Random(0)) == "question"
