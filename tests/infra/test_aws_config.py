@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from stacks.config import StackConfigError, parse_stack_config
+from stacks.config import parse_stack_config
 from stacks.render.stack_files import load_stack_settings
-
-AWS_DEV = {"cloud": "aws", "awsRegion": "us-east-1", "awsZones": '["us-east-1a"]'}
-AWS_PROD = {
-    **AWS_DEV,
-    "environment": "prod",
-    "awsZones": '["us-east-1a", "us-east-1b", "us-east-1c"]',
-    "gpuCapacity": "on-demand",
-    "gpuPoolMinNodes": "2",
-    "privateEndpoint": "true",
-    "singleNat": "false",
-}
-
-
-def issues_of(values: dict[str, Any], stack: str = "dev") -> list[str]:
-    with pytest.raises(StackConfigError) as caught:
-        parse_stack_config(stack, values)
-    return [str(issue) for issue in caught.value.issues]
+from tests.infra.stack_values import AWS_DEV, AWS_PROD, issues_of
 
 
 def test_defaults_pin_nothing_and_keep_logs_ninety_days() -> None:

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from stacks.config import StackConfigError, parse_stack_config
+from stacks.config import parse_stack_config
+from tests.infra import stack_values
+from tests.infra.stack_values import AWS_DEV, issues_of
 
-AWS_DEV = {"cloud": "aws", "awsRegion": "us-east-1", "awsZones": '["us-east-1a"]'}
-AWS_PROD = {
-    **AWS_DEV,
-    "environment": "prod",
-    "awsZones": '["us-east-1a", "us-east-1b", "us-east-1c"]',
-    "gpuCapacity": "on-demand",
-    "gpuPoolMinNodes": "2",
-    "gpuPoolMaxNodes": "8",
-    "privateEndpoint": "true",
-    "singleNat": "false",
-}
-
-
-def issues_of(values: dict[str, Any], stack: str = "dev") -> list[str]:
-    with pytest.raises(StackConfigError) as caught:
-        parse_stack_config(stack, values)
-    return [str(issue) for issue in caught.value.issues]
+#: Prod with room for eight GPU nodes.
+AWS_PROD = {**stack_values.AWS_PROD, "gpuPoolMaxNodes": "8"}
 
 
 def test_auto_runs_the_stores_in_the_cluster_in_dev_and_managed_in_prod() -> None:

@@ -9,26 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.config import StackConfigError, parse_stack_config
+from stacks.config import parse_stack_config
 from stacks.render.stack_files import load_stack_settings
 from tests.infra.rendering import ROOT
-
-AWS_DEV = {"cloud": "aws", "awsRegion": "us-east-1", "awsZones": '["us-east-1a"]'}
-AWS_PROD = {
-    **AWS_DEV,
-    "environment": "prod",
-    "awsZones": '["us-east-1a", "us-east-1b", "us-east-1c"]',
-    "gpuCapacity": "on-demand",
-    "gpuPoolMinNodes": "2",
-    "privateEndpoint": "true",
-    "singleNat": "false",
-}
-
-
-def issues_of(values: dict[str, Any], stack: str = "dev", secret_keys: tuple[str, ...] = ()) -> list[str]:
-    with pytest.raises(StackConfigError) as caught:
-        parse_stack_config(stack, values, secret_keys)
-    return [str(issue) for issue in caught.value.issues]
+from tests.infra.stack_values import AWS_DEV, AWS_PROD, issues_of
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

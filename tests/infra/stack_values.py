@@ -1,0 +1,30 @@
+"""Minimal valid stack values for the config tests, and the config errors a set of values produces."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import pytest
+
+from stacks.config import StackConfigError, parse_stack_config
+
+#: The smallest valid dev stack on AWS: one zone, everything else default.
+AWS_DEV: dict[str, Any] = {"cloud": "aws", "awsRegion": "us-east-1", "awsZones": '["us-east-1a"]'}
+#: The smallest valid prod stack on AWS: three zones, on-demand GPUs with two nodes at least, private API.
+AWS_PROD: dict[str, Any] = {
+    **AWS_DEV,
+    "environment": "prod",
+    "awsZones": '["us-east-1a", "us-east-1b", "us-east-1c"]',
+    "gpuCapacity": "on-demand",
+    "gpuPoolMinNodes": "2",
+    "privateEndpoint": "true",
+    "singleNat": "false",
+}
+
+
+def issues_of(values: Mapping[str, Any], stack: str = "dev", secret_keys: Collection[str] = ()) -> list[str]:
+    """The config errors ``values`` produce, as the messages a user reads (the values must be invalid)."""
+    with pytest.raises(StackConfigError) as caught:
+        parse_stack_config(stack, values, secret_keys)
+    return [str(issue) for issue in caught.value.issues]
