@@ -136,7 +136,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 name=CLUSTER_AUTOSCALER_CHART.name,
                 chart=CLUSTER_AUTOSCALER_CHART.name,
                 version=CLUSTER_AUTOSCALER_CHART.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CLUSTER_AUTOSCALER_CHART.repository),
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CLUSTER_AUTOSCALER_CHART.repo),
                 namespace=NAMESPACE,
                 values=cluster_autoscaler_values(
                     cluster_name=args.cluster_name,

@@ -118,7 +118,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                 name=LOAD_BALANCER_CONTROLLER_CHART.name,
                 chart=LOAD_BALANCER_CONTROLLER_CHART.name,
                 version=LOAD_BALANCER_CONTROLLER_CHART.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=LOAD_BALANCER_CONTROLLER_CHART.repository),
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=LOAD_BALANCER_CONTROLLER_CHART.repo),
                 namespace=NAMESPACE,
                 values=load_balancer_controller_values(
                     cluster_name=args.cluster_name,

@@ -6,18 +6,11 @@ Bumping a version is a one-line change here, reviewed in the render's ``helm/*.y
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class HelmChart:
-    name: str
-    version: str
-    repository: str
-
+from infra.platform.charts import ChartRef
 
 #: Cluster Autoscaler chart 9.59.0 (https://github.com/kubernetes/autoscaler, tag cluster-autoscaler-chart-9.59.0).
-CLUSTER_AUTOSCALER_CHART = HelmChart("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler")
+CLUSTER_AUTOSCALER_CHART = ChartRef("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler")
 CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
 #: The autoscaler's minor must match the cluster's Kubernetes minor (it vendors that scheduler); latest patches.
 #: registry.k8s.io tags are immutable (images are promoted, never overwritten), so a patch tag pins the image.
@@ -25,7 +18,7 @@ CLUSTER_AUTOSCALER_IMAGE_TAGS: Mapping[str, str] = {"1.33": "v1.33.6", "1.34": "
 
 #: AWS Load Balancer Controller chart 3.5.0 = controller v3.5.0 (https://github.com/aws/eks-charts).
 #: Its IAM policy in policies/aws-load-balancer-controller.json is the one published with v3.5.0: bump both.
-LOAD_BALANCER_CONTROLLER_CHART = HelmChart("aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts")
+LOAD_BALANCER_CONTROLLER_CHART = ChartRef("aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts")
 LOAD_BALANCER_CONTROLLER_IMAGE_TAG = "v3.5.0"
 
 #: EKS managed add-ons the cluster installs. Their versions default to what EKS ships for the cluster's

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.k8s.labels import KUBE_API_ACCESS
+from infra.platform.charts import ChartRef
 from infra.serving.engine import engine_labels, engine_name
 from infra.serving.pods import SYSTEM_NODE_SELECTOR
 from infra.serving.spec import AutoscalingSpec, EngineKind, ModelSpec
 
-KEDA_CHART = "keda"
-KEDA_CHART_VERSION = "2.20.2"
-KEDA_REPOSITORY = "https://kedacore.github.io/charts"
+KEDA_CHART = ChartRef("keda", "2.20.2", "https://kedacore.github.io/charts")
 KEDA_RELEASE = "keda"
 #: Pod labels the KEDA chart puts on its three Deployments (used by our NetworkPolicies).
 KEDA_OPERATOR_LABELS = {"app": "keda-operator"}
@@ -134,9 +133,9 @@ def keda_values(*, watch_namespace: str, high_availability: bool) -> dict[str, A
         "watchNamespace": watch_namespace,
         "crds": {"install": True},
         "image": {
-            "keda": {"tag": KEDA_CHART_VERSION},
-            "metricsApiServer": {"tag": KEDA_CHART_VERSION},
-            "webhooks": {"tag": KEDA_CHART_VERSION},
+            "keda": {"tag": KEDA_CHART.version},
+            "metricsApiServer": {"tag": KEDA_CHART.version},
+            "webhooks": {"tag": KEDA_CHART.version},
             "pullPolicy": "IfNotPresent",
         },
         "operator": {"replicaCount": replicas},

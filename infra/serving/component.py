@@ -138,9 +138,9 @@ class Serving(pulumi.ComponentResource):
             autoscaling.KEDA_RELEASE,
             k8s.helm.v3.ReleaseArgs(
                 name=autoscaling.KEDA_RELEASE,
-                chart=autoscaling.KEDA_CHART,
-                version=autoscaling.KEDA_CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=autoscaling.KEDA_REPOSITORY),
+                chart=autoscaling.KEDA_CHART.name,
+                version=autoscaling.KEDA_CHART.version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=autoscaling.KEDA_CHART.repo),
                 namespace=keda_namespace,
                 create_namespace=False,
                 atomic=True,

@@ -89,8 +89,8 @@ def test_load_balancer_controller_gets_region_and_vpc_and_claims_no_service_by_d
 
 
 def test_charts_are_pinned_to_exact_versions_from_their_official_repositories() -> None:
-    assert versions.CLUSTER_AUTOSCALER_CHART.repository == "https://kubernetes.github.io/autoscaler"
-    assert versions.LOAD_BALANCER_CONTROLLER_CHART.repository == "https://aws.github.io/eks-charts"
+    assert versions.CLUSTER_AUTOSCALER_CHART.repo == "https://kubernetes.github.io/autoscaler"
+    assert versions.LOAD_BALANCER_CONTROLLER_CHART.repo == "https://aws.github.io/eks-charts"
     for chart in (versions.CLUSTER_AUTOSCALER_CHART, versions.LOAD_BALANCER_CONTROLLER_CHART):
         assert re.fullmatch(r"\d+\.\d+\.\d+", chart.version)
 
