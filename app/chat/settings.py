@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field, SecretStr, field_validator
 
-from app.core.settings import DatabaseSettings
+from app.core.settings import PerMessageDatabaseSettings
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a friendly, concise customer-service assistant. Answer from what you know about the customer's "
@@ -15,17 +15,10 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
-class ChatSettings(DatabaseSettings):
+class ChatSettings(PerMessageDatabaseSettings):
     service_name: ClassVar[str] = "chat"
 
     database_url: str = Field(default="sqlite+aiosqlite:///var/chat.db")
-    database_pool_size: int = Field(
-        default=20,
-        ge=1,
-        le=100,
-        description="Connections kept open: two short transactions per customer message, many streams at once. "
-        "Overflow connections are opened and closed per use, which is expensive: size the pool for the load.",
-    )
     sessions_url: str = Field(default="http://127.0.0.1:8082", description="The sessions service.")
 
     # --- the engine -----------------------------------------------------------------------------------------------

@@ -148,6 +148,18 @@ class DatabaseSettings(ServiceSettings):
     database_max_overflow: int = Field(default=10, ge=0, le=100, description="Extra connections allowed under bursts.")
 
 
+class PerMessageDatabaseSettings(DatabaseSettings):
+    """A database-owning service on every customer message's path (sessions, chat): a larger pool by default."""
+
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=100,
+        description="Connections kept open: two short transactions per customer message, many streams at once. "
+        "Overflow connections are opened and closed per use, which is expensive: size the pool for the load.",
+    )
+
+
 def env_var_name(field_name: str) -> str:
     """The environment variable a settings field is read from (for error messages and docs)."""
     field = ServiceSettings.model_fields.get(field_name)

@@ -7,20 +7,13 @@ from uuid import UUID
 
 from pydantic import Field
 
-from app.core.settings import DatabaseSettings
+from app.core.settings import PerMessageDatabaseSettings
 
 
-class SessionsSettings(DatabaseSettings):
+class SessionsSettings(PerMessageDatabaseSettings):
     service_name: ClassVar[str] = "sessions"
 
     database_url: str = Field(default="sqlite+aiosqlite:///var/sessions.db")
-    database_pool_size: int = Field(
-        default=20,
-        ge=1,
-        le=100,
-        description="Connections kept open: two short transactions per customer message, many streams at once. "
-        "Overflow connections are opened and closed per use, which is expensive: size the pool for the load.",
-    )
     retention_days: int = Field(
         default=90, ge=1, le=3650, description="Closed and resolved conversations are deleted this long after."
     )
