@@ -135,7 +135,7 @@ class AnswerStream:
         choices = chunk.get("choices")
         usage = chunk.get("usage")
         if usage:
-            self.usage = {"prompt_tokens": usage["prompt_tokens"], "completion_tokens": usage["completion_tokens"]}
+            self.usage = _usage_of(usage)
             self._ended = not choices  # the final chunk; any other carrying usage is a running count
         if not choices:
             return ""
