@@ -62,7 +62,9 @@ class EngineSimProcess:
         # If the launcher dies without stopping us (a killed test run), the simulator exits on its own.
         self._command += ["--sim-parent-pid", str(os.getpid())]
         if api_key is not None:
-            self._command += ["--api-key", api_key]
+            # One argument with "=": a key may begin with "-" (token_urlsafe's alphabet has it), which argparse would
+            # take for an option if the key came as its own argument.
+            self._command.append(f"--api-key={api_key}")
         if max_model_len is not None:
             self._command += ["--max-model-len", str(max_model_len)]
         if max_num_seqs is not None:

@@ -116,3 +116,13 @@ def test_a_simulator_outlives_no_killed_launcher() -> None:
     orphan = psutil.Process(int(launcher.stdout.strip()))
     orphan.wait(timeout=10)  # raises psutil.TimeoutExpired if the engine is still running
     assert not orphan.is_running()
+
+
+def test_an_api_key_that_begins_with_a_dash_is_taken_as_the_key() -> None:
+    key = "-starts-with-a-dash"  # secrets.token_urlsafe draws these one time in 64
+    with (
+        EngineSimProcess(served_model_name=SERVED, api_key=key) as engine,
+        httpx.Client(base_url=engine.v1_url) as client,
+    ):
+        assert client.get("/models", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        assert client.get("/models", headers={"Authorization": "Bearer other"}).status_code == 401
