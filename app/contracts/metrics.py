@@ -110,7 +110,7 @@ SERVICE_METRICS: tuple[Metric, ...] = (
         "helpline_router_requests_total",
         "counter",
         ("model", "outcome"),
-        "Requests the router forwarded; outcome=ok|retried|no_backend|error.",
+        "Requests the router forwarded, counted when the body ends; outcome=ok|retried|no_backend|error|cancelled.",
     ),
     Metric(
         "helpline_router_backends",

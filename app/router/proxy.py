@@ -3,9 +3,13 @@
 A request is tried on the replicas of its ``plan`` in order (session preference, or least loaded). It moves to
 the next replica when the failure happens before anything was relayed: the connection fails, the replica
 answers 5xx, or the connection breaks before the first body byte (a replica that died after accepting). From
-the first byte on, the response is committed: bytes are relayed as they arrive, unparsed and unbuffered, and
-a replica that breaks mid-stream breaks the caller's connection too (never a silently truncated success).
-Replicas that fail at the connection level are ejected at once; the health checker readmits them.
+the first byte on, the response is committed: bytes are relayed as they arrive, unparsed and unbuffered. A
+replica that breaks mid-stream ends an SSE stream the way vLLM reports a failure mid-answer, with an in-band
+``data: {"error": ...}`` event (when the bytes relayed so far end on an event boundary; otherwise, and for a
+non-streamed body, the caller's connection is broken too): never a silently truncated success. The caller
+(chat) continues the answer on another replica from there. The outcome is counted when the body ends
+(``app.router.outcome``), so a stream broken after its headers counts as an error. Replicas that fail at the
+connection level are ejected at once; the health checker readmits them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 import orjson
@@ -26,6 +30,7 @@ from app.core.metrics import METRICS
 from app.router.balancer import ModelPool
 from app.router.coalesce import coalesced
 from app.router.errors import openai_error
+from app.router.outcome import Outcome, StreamWatch
 from app.router.registry import BackendRegistry
 
 log = get_logger(__name__)
@@ -50,8 +55,6 @@ HOP_BY_HOP_HEADERS = frozenset(
 NO_BACKEND_RETRY_AFTER_SECONDS = "2"
 #: nginx's "client closed request": logged for a caller that left before the first byte (never sent).
 CLIENT_CLOSED_REQUEST = 499
-
-Outcome = Literal["ok", "retried", "no_backend", "error"]
 
 
 class UpstreamBrokenError(Exception):
@@ -230,8 +233,7 @@ class EngineProxy:
         chunks: AsyncIterator[bytes],
         retried: bool,
     ) -> Response:
-        outcome: Outcome = "error" if upstream.status_code >= 500 else ("retried" if retried else "ok")
-        self._count(parsed.model, outcome)
+        committed: Outcome = "error" if upstream.status_code >= 500 else ("retried" if retried else "ok")
         if parsed.session_id:
             affinity = pool.remember(parsed.session_id, url)
             if affinity is not None:
@@ -247,13 +249,24 @@ class EngineProxy:
                 yield chunk
 
         async def body() -> AsyncIterator[bytes]:
+            watch = StreamWatch()
+            outcome: Outcome = "cancelled"  # until the body ends one way or another: the caller left
             try:
                 async for chunk in coalesced(upstream_chunks(), interval):
+                    watch.feed(chunk)
                     yield chunk
+                outcome = "error" if watch.saw_error else committed
             except httpx.TransportError as exc:
+                outcome = "error"
                 self._registry.eject(parsed.model, url, f"{type(exc).__name__} mid-stream")
-                raise UpstreamBrokenError(f"replica {url} broke mid-response") from exc
+                log.warning(
+                    "engine replica broke mid-response", model=parsed.model, backend=url, error=type(exc).__name__
+                )
+                if not (streamed and watch.at_event_boundary):
+                    raise UpstreamBrokenError(f"replica {url} broke mid-response") from exc
+                yield in_band_error(f"The engine replica broke mid-answer ({type(exc).__name__}).")
             finally:
+                self._count(parsed.model, outcome)
                 await upstream.aclose()
                 pool.release(url)
 
@@ -290,6 +303,12 @@ class EngineProxy:
     @staticmethod
     def _count(model: str, outcome: Outcome) -> None:
         METRICS.router_requests_total.labels(model=model, outcome=outcome).inc()
+
+
+def in_band_error(message: str) -> bytes:
+    """vLLM's way of failing a stream that has started: an SSE event holding an error object, then ``[DONE]``."""
+    error = {"error": {"message": message, "type": "InternalServerError", "param": None, "code": 500}}
+    return b"data: " + orjson.dumps(error) + b"\n\ndata: [DONE]\n\n"
 
 
 async def _first_chunk(chunks: AsyncIterator[bytes]) -> bytes:

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from app.core.logging import get_logger
 from app.core.metrics import METRICS
 from app.router.balancer import ModelPool
+from app.router.outcome import OUTCOMES
 
 log = get_logger(__name__)
 
-ROUTER_OUTCOMES = ("ok", "retried", "no_backend", "error")
 AFFINITY_RESULTS = ("hit", "moved")
 
 
@@ -30,7 +30,7 @@ class BackendRegistry:
             # Every series exists from the start, at 0: Prometheus' rate() needs two samples, so a counter born
             # at its first increment hides that increment. KEDA wakes a model scaled to zero on the rate of
             # no_backend: without this, the first refused request would not wake it, only the second.
-            for outcome in ROUTER_OUTCOMES:
+            for outcome in OUTCOMES:
                 METRICS.router_requests_total.labels(model=model, outcome=outcome)
             for result in AFFINITY_RESULTS:
                 METRICS.router_affinity_total.labels(model=model, result=result)

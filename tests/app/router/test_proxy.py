@@ -197,7 +197,19 @@ async def test_a_replica_dying_before_the_first_byte_is_retried(broken: bytes) -
             assert metric(app, "helpline_router_backends", model="chat", state="ejected") == 1
 
 
-async def test_a_replica_dying_mid_stream_is_never_retried() -> None:
+async def _read_until_broken(client: httpx.AsyncClient, session: str) -> tuple[list[bytes], Exception | None]:
+    """The relayed chunks one by one (what arrived before a break is kept) and the error that ended them."""
+    received: list[bytes] = []
+    try:
+        async with client.stream("POST", "/v1/chat/completions", **chat(session, stream=True)) as response:
+            async for chunk in response.aiter_raw():
+                received.append(chunk)
+    except httpx.HTTPError as exc:
+        return received, exc
+    return received, None
+
+
+async def test_a_replica_dying_mid_stream_ends_it_with_an_error_event_counted_as_an_error() -> None:
     partial = (
         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
         b'16\r\ndata: {"text": "he"}\n\n\r\n'
@@ -205,19 +217,48 @@ async def test_a_replica_dying_mid_stream_is_never_retried() -> None:
     async with replicas("a") as fakes, raw_replica(partial) as dying:
         live = next(iter(fakes))
         session = session_preferring([dying.url, live], lambda order: order[0] == dying.url)
-        async with router({"chat": [dying.url, live]}) as (client, _app):
-            received: list[bytes] = []
-
-            async def read_stream() -> None:
-                async with client.stream("POST", "/v1/chat/completions", **chat(session, stream=True)) as response:
-                    async for chunk in response.aiter_raw():
-                        received.append(chunk)  # one by one: keep what arrived before the break
-
-            with pytest.raises(httpx.RemoteProtocolError):
-                await read_stream()
-            assert b"".join(received) == b'data: {"text": "he"}\n\n'  # what was relayed stays relayed; no second answer
+        async with router({"chat": [dying.url, live]}) as (client, app):
+            errors_before = metric(app, "helpline_router_requests_total", model="chat", outcome="error")
+            ok_before = metric(app, "helpline_router_requests_total", model="chat", outcome="ok")
+            received, broken = await _read_until_broken(client, session)
+            body = b"".join(received)
+            assert broken is None
+            # What was relayed stays relayed, then vLLM's in-band error: no second answer, no silent success.
+            assert body.startswith(b'data: {"text": "he"}\n\ndata: {"error":')
+            assert body.endswith(b"data: [DONE]\n\n")
             assert dying.completions == 1
             assert next(iter(fakes.values())).requests == []
+            assert metric(app, "helpline_router_requests_total", model="chat", outcome="error") == errors_before + 1
+            assert metric(app, "helpline_router_requests_total", model="chat", outcome="ok") == ok_before
+
+
+async def test_a_replica_dying_mid_event_breaks_the_callers_connection() -> None:
+    partial = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+        b'f\r\ndata: {"text": \r\n'
+    )
+    async with raw_replica(partial) as dying, router({"chat": [dying.url]}) as (client, app):
+        errors_before = metric(app, "helpline_router_requests_total", model="chat", outcome="error")
+        received, broken = await _read_until_broken(client, "s")
+        # Half an event cannot be followed by a well-formed one: the break is passed on as a break.
+        assert isinstance(broken, httpx.RemoteProtocolError)
+        assert b"".join(received) == b'data: {"text": '
+        assert metric(app, "helpline_router_requests_total", model="chat", outcome="error") == errors_before + 1
+
+
+async def test_an_in_band_error_event_is_counted_as_an_error() -> None:
+    failing = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+        b'16\r\ndata: {"text": "he"}\n\n\r\n'
+        b'33\r\ndata: {"error": {"message": "boom", "code": 500}}\n\n\r\n'
+        b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n"
+    )
+    async with raw_replica(failing) as replica, router({"chat": [replica.url]}) as (client, app):
+        errors_before = metric(app, "helpline_router_requests_total", model="chat", outcome="error")
+        received, broken = await _read_until_broken(client, "s")
+        assert broken is None
+        assert b'"boom"' in b"".join(received)
+        assert metric(app, "helpline_router_requests_total", model="chat", outcome="error") == errors_before + 1
 
 
 async def test_a_caller_leaving_before_the_first_byte_frees_the_replica() -> None:
