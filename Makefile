@@ -7,6 +7,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 PY := .venv/bin/python
 CHECKOV := .venv-tools/checkov/bin/checkov
+HELM := .tools/bin/helm
 STACK ?= dev
 CLOUD ?=
 PYTEST_ARGS ?=
@@ -32,7 +33,10 @@ $(CHECKOV): tools/checkov.lock | $(UV)
 	$(UV) pip install --quiet --python .venv-tools/checkov/bin/python --require-hashes -r tools/checkov.lock
 	touch $@
 
-setup: .venv/.synced $(CHECKOV) ## create .venv (uv, from the lock) and the checkov tool env
+$(HELM): tools/helm.lock scripts/install-helm.sh | $(UV)
+	scripts/install-helm.sh
+
+setup: .venv/.synced $(CHECKOV) $(HELM) ## create .venv (uv, from the lock), the checkov tool env and helm (.tools/bin)
 
 services: ## start Postgres and Redis on 127.0.0.1 when they are not running
 	scripts/ensure-services.sh

@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
+from tests.infra.chart_output import ChartTemplater, RenderCharts, collect, releases_of
 from tests.infra.checkov_runner import Scan, scan_session
 from tests.infra.render_pool import WarmPool
 from tests.infra.rendering import COMMITTED, VARIANTS, Render, SessionRenders
@@ -94,3 +95,28 @@ def render(request: pytest.FixtureRequest, renders: dict[str, Render]) -> Render
 def any_render(request: pytest.FixtureRequest, all_renders: dict[str, Render]) -> Render:
     """Parametrises a test over every render, variants included: for what no config may break."""
     return all_renders[request.param]
+
+
+@pytest.fixture(scope="session")
+def chart_outputs(all_renders: dict[str, Render]) -> Iterator[dict[str, RenderCharts]]:
+    """``helm template`` of every release of every render on its pinned chart (chart_output.py), by render id."""
+    templater = ChartTemplater()
+    try:
+        futures = {
+            render_id: templater.submit_all(
+                releases_of(render.helm_releases), render.stack_config.cluster.kubernetes_version
+            )
+            for render_id, render in all_renders.items()
+        }
+        yield {render_id: collect(of_render) for render_id, of_render in futures.items()}
+    finally:
+        templater.close()
+
+
+@pytest.fixture
+def chart_output(any_render: Render, chart_outputs: dict[str, RenderCharts]) -> RenderCharts:
+    """The chart output of ``any_render`` (parametrised over every render, variants included)."""
+    output = chart_outputs[any_render.id]
+    if output.unavailable:
+        pytest.skip(f"{any_render.id}: charts not available here: {sorted(output.unavailable.values())}")
+    return output
