@@ -15,7 +15,7 @@ RUN_ARGS ?=
 BENCH_ARGS ?=
 BASE ?= build/render-base
 
-.PHONY: help setup test test-fast lint fmt typecheck render render-all run bench config-docs services clean images-lint policy render-diff
+.PHONY: help setup test test-fast lint fmt typecheck render render-all run bench config-docs roles-doc services clean images-lint policy render-diff
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ bench: setup services ## overhead benchmark: engine direct vs the full customer 
 
 config-docs: setup ## regenerate Pulumi.yaml's config block and the README key table from stacks/config
 	$(PY) -m stacks.config.project_file --write
+
+roles-doc: setup ## regenerate docs/roles.md (who may call each endpoint) from the gateway's routes
+	$(PY) -m app.gateway.roles --write
 
 images-lint: setup ## hadolint + checkov on images/ (the service image; no Docker engine needed)
 	.venv/bin/hadolint --config images/.hadolint.yaml images/*.Dockerfile

@@ -14,7 +14,8 @@ from app.auth import repository
 from app.auth.models import SCHEMA
 from app.auth.passwords import PasswordHasher
 from app.auth.settings import AuthSettings
-from app.contracts.api import Role, Scope, Tier
+from app.contracts.access import API_KEY_SCOPES
+from app.contracts.api import Role, Tier
 from app.core.api_keys import generate_api_key
 from app.core.db import Database
 
@@ -66,7 +67,7 @@ async def bootstrap(
                 tenant_id=tenant.id,
                 name="bootstrap",
                 tier=tier,
-                scopes=list(Scope),
+                scopes=list(API_KEY_SCOPES),  # every scope a key may hold (the agent desk is for people)
                 generated=generated,
             )
             return BootstrapResult(

@@ -18,6 +18,7 @@ from app.auth.models import Tenant
 from app.auth.models import User as UserRow
 from app.auth.passwords import PasswordHasher
 from app.auth.revocation import RevocationPublisher
+from app.contracts.access import ROLE_SCOPES
 from app.contracts.api import (
     AccessToken,
     ApiKey,
@@ -32,7 +33,7 @@ from app.contracts.api import (
     WidgetTokenRequest,
 )
 from app.contracts.internal import IdentityClaims, VerifiedKey
-from app.core.access_tokens import ROLE_SCOPES, AccessTokenClaims, Signer
+from app.core.access_tokens import AccessTokenClaims, Signer
 from app.core.api_keys import generate_api_key, hash_api_key, is_well_formed_api_key
 from app.core.db import utcnow
 from app.core.errors import NotFoundError

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 #: Longest customer or agent message accepted (characters). Longer input is a 413/422, never truncated.
 MAX_MESSAGE_CHARS = 4000
@@ -73,6 +73,14 @@ class Scope(StrEnum):
     COMPLETIONS = "completions"  # the OpenAI-compatible pass-through
     WIDGET_ISSUE = "widget:issue"  # mint short-lived web-chat tokens for end users
 
+
+#: What a new API key may do unless its creator says otherwise.
+DEFAULT_KEY_SCOPES: tuple[Scope, ...] = (
+    Scope.CONVERSATIONS_READ,
+    Scope.CONVERSATIONS_WRITE,
+    Scope.WIDGET_ISSUE,
+    Scope.COMPLETIONS,
+)
 
 MessageText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE_CHARS, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
@@ -188,15 +196,18 @@ class ErrorEvent(Model):
 class ApiKeyCreate(Model):
     name: ShortText
     tier: Tier = Tier.FREE
-    scopes: list[Scope] = Field(
-        default_factory=lambda: [
-            Scope.CONVERSATIONS_READ,
-            Scope.CONVERSATIONS_WRITE,
-            Scope.WIDGET_ISSUE,
-            Scope.COMPLETIONS,
-        ],
-        min_length=1,
-    )
+    scopes: list[Scope] = Field(default_factory=lambda: list(DEFAULT_KEY_SCOPES), min_length=1)
+
+    @field_validator("scopes")
+    @classmethod
+    def _no_agent_scope(cls, scopes: list[Scope]) -> list[Scope]:
+        """The agent desk acts as a person: its actions must name one, so keys never carry the agent scope."""
+        if Scope.AGENT in scopes:
+            raise ValueError(
+                "API keys cannot have the 'agent' scope: agent actions need a person. Create a user with the "
+                "agent role (POST /v1/users) and log in (POST /v1/auth/token)."
+            )
+        return scopes
 
 
 class ApiKey(Model):

@@ -52,6 +52,13 @@ FORBIDDEN = ProblemType(
     "Insufficient scope",
     "The credential is valid but lacks a scope this endpoint requires; `required_scopes` lists them.",
 )
+PRINCIPAL_NOT_ALLOWED = ProblemType(
+    "credential-kind-not-allowed",
+    403,
+    "Credential kind not allowed",
+    "This endpoint is for another kind of caller (e.g. the agent desk is for people, never API keys); "
+    "`allowed_principals` lists the kinds it admits. See docs/roles.md.",
+)
 NOT_FOUND = ProblemType(
     "not-found",
     404,
@@ -175,6 +182,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = _catalog(
     UNAUTHORIZED,
     INVALID_LOGIN,
     FORBIDDEN,
+    PRINCIPAL_NOT_ALLOWED,
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
     NOT_ACCEPTABLE,

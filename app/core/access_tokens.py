@@ -29,13 +29,6 @@ AUDIENCE = "helpline-api"
 ALGORITHM = "EdDSA"
 LEEWAY_SECONDS = 5
 
-#: What each role may do (API keys carry the scopes chosen at creation instead).
-ROLE_SCOPES: dict[Role, tuple[Scope, ...]] = {
-    Role.CUSTOMER: (Scope.CONVERSATIONS_READ, Scope.CONVERSATIONS_WRITE),
-    Role.AGENT: (Scope.AGENT, Scope.CONVERSATIONS_READ),
-    Role.ADMIN: tuple(Scope),
-}
-
 
 class AccessTokenClaims(BaseModel):
     """The Helpline claims of an access token (registered claims iss/aud/iat/exp/jti are checked by PyJWT)."""

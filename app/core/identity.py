@@ -19,6 +19,7 @@ from fastapi import Request
 from pydantic import ValidationError
 
 from app.contracts import problems
+from app.contracts.access import Access
 from app.contracts.api import Scope
 from app.contracts.internal import IdentityClaims
 from app.core.errors import ProblemError
@@ -42,6 +43,10 @@ class InvalidIdentityError(ProblemError):
 
 class MissingScopeError(ProblemError):
     problem = problems.FORBIDDEN
+
+
+class PrincipalNotAllowedError(ProblemError):
+    problem = problems.PRINCIPAL_NOT_ALLOWED
 
 
 def mint_identity_token(
@@ -130,10 +135,31 @@ def check_scopes(claims: IdentityClaims, required: tuple[Scope, ...]) -> None:
         )
 
 
+def check_access(claims: IdentityClaims, access: Access) -> None:
+    """Raise 403 unless ``claims`` are of a kind ``access`` admits and carry its scopes."""
+    if claims.principal not in access.principals:
+        raise PrincipalNotAllowedError(
+            f"This endpoint is not for {claims.principal} credentials: {access.description}.",
+            allowed_principals=sorted(access.principals),
+        )
+    check_scopes(claims, access.scopes)
+
+
 def bind_identity(claims: IdentityClaims, token: str) -> None:
     """Make ``claims`` the request's identity: log fields, and the token forwarded downstream."""
     current_identity_token.set(token)
     bind_log_context(tenant_id=str(claims.tenant_id), principal=claims.principal)
+
+
+def _verified_identity(request: Request) -> IdentityClaims:
+    """The request's identity claims, bound to its logs and downstream calls (401 without a valid token)."""
+    token = bearer_token(request)
+    if token is None:
+        raise InvalidIdentityError("An internal identity token is required (Authorization: Bearer ...).")
+    secret = request.app.state.settings.internal_token_secret.get_secret_value()
+    claims = verify_identity_token(token, secret=secret)
+    bind_identity(claims, token)
+    return claims
 
 
 def require_scopes(*scopes: Scope) -> Callable[[Request], Awaitable[IdentityClaims]]:
@@ -144,13 +170,19 @@ def require_scopes(*scopes: Scope) -> Callable[[Request], Awaitable[IdentityClai
     """
 
     async def dependency(request: Request) -> IdentityClaims:
-        token = bearer_token(request)
-        if token is None:
-            raise InvalidIdentityError("An internal identity token is required (Authorization: Bearer ...).")
-        secret = request.app.state.settings.internal_token_secret.get_secret_value()
-        claims = verify_identity_token(token, secret=secret)
-        bind_identity(claims, token)
+        claims = _verified_identity(request)
         check_scopes(claims, scopes)
+        return claims
+
+    return dependency
+
+
+def require_access(access: Access) -> Callable[[Request], Awaitable[IdentityClaims]]:
+    """Like ``require_scopes``, with the credential kinds of ``access`` checked too (defence behind the gateway)."""
+
+    async def dependency(request: Request) -> IdentityClaims:
+        claims = _verified_identity(request)
+        check_access(claims, access)
         return claims
 
     return dependency

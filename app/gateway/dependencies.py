@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.contracts.api import Scope
+from app.contracts.access import Access
 from app.contracts.internal import IdentityClaims
-from app.core.identity import InvalidIdentityError, bind_identity, check_scopes, mint_identity_token
+from app.core.identity import InvalidIdentityError, bind_identity, check_access, mint_identity_token
 from app.gateway.components import Gateway
 
 #: Documents the bearer scheme in OpenAPI ("Authorize" in /docs); errors are ours (problem+json), not its.
@@ -33,8 +33,11 @@ class Caller:
     started_at: float  # perf_counter at the start of the request (time to first token is measured from it)
 
 
-def authenticated(*scopes: Scope, admit: bool = True) -> Callable[..., Awaitable[Caller]]:
-    """Authenticate, check ``scopes``, admit (rate, quota, revocation) and bind the identity token.
+def authenticated(access: Access, *, admit: bool = True) -> Callable[..., Awaitable[Caller]]:
+    """Authenticate, check ``access`` (credential kind and scopes), admit (rate, quota, revocation), bind identity.
+
+    The returned dependency carries ``access`` as an attribute: the roles table (``app.gateway.roles``) reads
+    each route's rule from it, so the documented table is the enforced one.
 
     ``admit=False`` leaves admission to the route, which must call ``gatekeeper.admit``: the streaming turn does,
     to take its stream lease in the same Redis round trip as the other checks.
@@ -49,12 +52,13 @@ def authenticated(*scopes: Scope, admit: bool = True) -> Callable[..., Awaitable
             )
         gateway: Gateway = request.app.state.gateway
         identity = await gateway.authenticator.identify(credentials.credentials)
-        check_scopes(identity, scopes)
+        check_access(identity, access)
         if admit:
             await gateway.gatekeeper.admit(identity)
         bind_identity(identity, mint_identity_token(identity, secret=gateway.internal_secret, issuer="gateway"))
         return Caller(identity=identity, started_at=request.state.started_at)
 
+    dependency.access = access  # type: ignore[attr-defined]
     return dependency
 
 

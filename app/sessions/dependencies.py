@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.contracts.access import AGENT_DESK
 from app.contracts.api import Scope
 from app.contracts.internal import IdentityClaims
-from app.core.identity import require_scopes
+from app.core.identity import require_access, require_scopes
 from app.sessions.service import SessionsService
 
 
@@ -19,4 +20,5 @@ async def _sessions_service(request: Request) -> SessionsService:  # async: a pl
 Service = Annotated[SessionsService, Depends(_sessions_service)]
 Reader = Annotated[IdentityClaims, Depends(require_scopes(Scope.CONVERSATIONS_READ))]
 Writer = Annotated[IdentityClaims, Depends(require_scopes(Scope.CONVERSATIONS_WRITE))]
-Agent = Annotated[IdentityClaims, Depends(require_scopes(Scope.AGENT))]
+#: People only: an API key's identity token is refused here even if it names the agent scope.
+Agent = Annotated[IdentityClaims, Depends(require_access(AGENT_DESK))]

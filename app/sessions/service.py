@@ -53,7 +53,7 @@ def customer_scope(identity: IdentityClaims) -> Scope:
 
 
 def agent_id(identity: IdentityClaims) -> UUID:
-    """The agent desk acts as a user (or a key with the agent scope); both have UUID subjects."""
+    """The agent desk acts as a person (``Agent`` admits user credentials only), whose subject is a user id."""
     try:
         return UUID(identity.subject)
     except ValueError as exc:

@@ -7,13 +7,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from app.contracts.api import ApiKey, ApiKeyCreate, ApiKeyCreated, AssistantProfile, Scope, User, UserCreate
+from app.contracts.access import ADMIN
+from app.contracts.api import ApiKey, ApiKeyCreate, ApiKeyCreated, AssistantProfile, User, UserCreate
 from app.gateway.dependencies import Caller, GatewayDep, authenticated
 from app.gateway.forwarding import forward, internal_path
 from app.gateway.openapi import problem_responses
 
 router = APIRouter(prefix="/v1", tags=["admin"])
-Admin = Annotated[Caller, Depends(authenticated(Scope.ADMIN))]
+Admin = Annotated[Caller, Depends(authenticated(ADMIN))]
 
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyCreated, responses=problem_responses())

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from app.contracts.access import AGENT_DESK
 from app.contracts.api import (
     MAX_PAGE_SIZE,
     AgentReply,
@@ -15,14 +16,13 @@ from app.contracts.api import (
     ConversationStatus,
     Message,
     MessagePage,
-    Scope,
 )
 from app.gateway.dependencies import Caller, GatewayDep, authenticated
 from app.gateway.forwarding import forward, internal_path
 from app.gateway.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/agent/conversations", tags=["agent desk"])
-Agent = Annotated[Caller, Depends(authenticated(Scope.AGENT))]
+Agent = Annotated[Caller, Depends(authenticated(AGENT_DESK))]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
-from app.contracts.api import AccessToken, LoginRequest, Scope, WidgetTokenRequest
+from app.contracts.access import WIDGET_ISSUE
+from app.contracts.api import AccessToken, LoginRequest, WidgetTokenRequest
 from app.gateway.dependencies import Caller, GatewayDep, authenticated
 from app.gateway.forwarding import forward
 from app.gateway.openapi import problem_responses
@@ -25,7 +26,7 @@ async def login(body: LoginRequest, gateway: GatewayDep) -> Response:
 @router.post("/v1/widget-tokens", response_model=AccessToken, responses=problem_responses())
 async def issue_widget_token(
     body: WidgetTokenRequest,
-    _issuer: Annotated[Caller, Depends(authenticated(Scope.WIDGET_ISSUE))],
+    _issuer: Annotated[Caller, Depends(authenticated(WIDGET_ISSUE))],
     gateway: GatewayDep,
 ) -> Response:
     """With a tenant API key (scope `widget:issue`): a token for one web-chat end user, charged to the key."""

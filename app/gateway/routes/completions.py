@@ -14,7 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.contracts.api import Scope
+from app.contracts.access import COMPLETIONS
 from app.gateway.components import Gateway
 from app.gateway.dependencies import Caller, GatewayDep, authenticated
 from app.gateway.forwarding import internal_path
@@ -72,7 +72,7 @@ def client_wants_usage(request: ChatCompletionRequest) -> bool:
 )
 async def chat_completions(
     body: ChatCompletionRequest,
-    caller: Annotated[Caller, Depends(authenticated(Scope.COMPLETIONS))],
+    caller: Annotated[Caller, Depends(authenticated(COMPLETIONS))],
     gateway: GatewayDep,
 ) -> Response:
     """Create a chat completion (OpenAI-compatible; streamed with `stream: true`)."""

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from app.contracts.access import CUSTOMER_READ, CUSTOMER_WRITE
 from app.contracts.api import (
     MAX_PAGE_SIZE,
     Conversation,
@@ -20,7 +21,6 @@ from app.contracts.api import (
     HandoffRequest,
     MessageCreate,
     MessagePage,
-    Scope,
     TurnResult,
 )
 from app.core.sse import SSE_MEDIA_TYPE
@@ -30,10 +30,10 @@ from app.gateway.openapi import event_stream_alternative, problem_responses
 from app.gateway.turns import relay_turn
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
-Reader = Annotated[Caller, Depends(authenticated(Scope.CONVERSATIONS_READ))]
-Writer = Annotated[Caller, Depends(authenticated(Scope.CONVERSATIONS_WRITE))]
+Reader = Annotated[Caller, Depends(authenticated(CUSTOMER_READ))]
+Writer = Annotated[Caller, Depends(authenticated(CUSTOMER_WRITE))]
 #: The turn admits itself (relay_turn): its stream lease is taken in the same Redis round trip as the checks.
-TurnWriter = Annotated[Caller, Depends(authenticated(Scope.CONVERSATIONS_WRITE, admit=False))]
+TurnWriter = Annotated[Caller, Depends(authenticated(CUSTOMER_WRITE, admit=False))]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")]
 

@@ -9,8 +9,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.contracts.access import ROLE_SCOPES
 from app.contracts.api import Role, Scope, Tier
-from app.core.access_tokens import ROLE_SCOPES, AccessTokenClaims, AccessTokenError, KeySet, Signer, public_jwk
+from app.core.access_tokens import AccessTokenClaims, AccessTokenError, KeySet, Signer, public_jwk
 from app.core.api_keys import KeyspaceLayout, generate_api_key, hash_api_key, is_api_key, is_well_formed_api_key
 
 CLAIMS = AccessTokenClaims(

@@ -55,6 +55,22 @@ async def provision(
     return Tenant(id=tenant.id, slug=slug, key=generated.key, key_id=key.id)
 
 
+USER_PASSWORD = "correct horse battery staple"
+
+
+async def agent_headers(gateway: httpx.AsyncClient, tenant: Tenant, email: str, role: str = "agent") -> dict[str, str]:
+    """A person of ``role`` in ``tenant`` (created with the tenant's key), logged in: their bearer header."""
+    created = await gateway.post(
+        "/v1/users", json={"email": email, "role": role, "password": USER_PASSWORD}, headers=tenant.headers
+    )
+    assert created.status_code == 201, created.text
+    login = await gateway.post(
+        "/v1/auth/token", json={"tenant": tenant.slug, "email": email, "password": USER_PASSWORD}
+    )
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
 @pytest.fixture
 def stand_in_state() -> StandInState:
     return StandInState()

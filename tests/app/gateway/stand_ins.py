@@ -18,6 +18,7 @@ import orjson
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from app.contracts.access import AGENT_DESK
 from app.contracts.api import (
     AgentReply,
     AssistantProfile,
@@ -44,7 +45,7 @@ from app.contracts.internal import IdentityClaims
 from app.core.app_factory import create_app
 from app.core.db import utcnow
 from app.core.errors import NotFoundError
-from app.core.identity import require_scopes
+from app.core.identity import require_access, require_scopes
 from app.core.ids import uuid7
 from app.core.settings import ServiceSettings
 from app.core.sse import SSE_MEDIA_TYPE, format_event
@@ -56,7 +57,7 @@ MODEL = "helpline-chat"
 
 Read = Annotated[IdentityClaims, Depends(require_scopes(Scope.CONVERSATIONS_READ))]
 Write = Annotated[IdentityClaims, Depends(require_scopes(Scope.CONVERSATIONS_WRITE))]
-Agent = Annotated[IdentityClaims, Depends(require_scopes(Scope.AGENT))]
+Agent = Annotated[IdentityClaims, Depends(require_access(AGENT_DESK))]
 Admin = Annotated[IdentityClaims, Depends(require_scopes(Scope.ADMIN))]
 Completions = Annotated[IdentityClaims, Depends(require_scopes(Scope.COMPLETIONS))]
 

@@ -8,8 +8,9 @@ from uuid import uuid4
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.contracts.access import ROLE_SCOPES
 from app.contracts.api import Role, Scope, Tier
-from app.core.access_tokens import ROLE_SCOPES, AccessTokenClaims, Signer
+from app.core.access_tokens import AccessTokenClaims, Signer
 from app.core.api_keys import generate_api_key
 from tests.app.gateway.conftest import RunningService, Tenant, provision
 from tests.app.gateway.stand_ins import StandInState

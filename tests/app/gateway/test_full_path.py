@@ -41,7 +41,7 @@ from tests.app.chat.conftest import (  # the real path behind chat, shared with 
     sessions_database,
     sessions_server,
 )
-from tests.app.gateway.conftest import RunningService, Tenant, provision
+from tests.app.gateway.conftest import RunningService, Tenant, agent_headers, provision
 from tests.app.harness import RunningServer, eventually
 
 __all__ = [  # imported for pytest to find them here
@@ -56,7 +56,6 @@ __all__ = [  # imported for pytest to find them here
     "sessions_server",
 ]
 
-PASSWORD = "agent password long enough"
 
 EXAMPLES_PER_OPERATION = 12
 
@@ -121,15 +120,6 @@ async def stream_turn(
         assert response.status_code == 200
         body = await response.aread()
     return [(event.event, event.json()) for event in SSEParser().feed(body)]
-
-
-async def agent_headers(gateway: httpx.AsyncClient, tenant: Tenant, email: str) -> dict[str, str]:
-    created = await gateway.post(
-        "/v1/users", json={"email": email, "role": "agent", "password": PASSWORD}, headers=tenant.headers
-    )
-    assert created.status_code == 201, created.text
-    login = await gateway.post("/v1/auth/token", json={"tenant": tenant.slug, "email": email, "password": PASSWORD})
-    return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
 async def test_a_conversation_from_first_message_to_an_agent_resolving_it(
@@ -210,15 +200,17 @@ async def test_no_endpoint_lets_one_tenant_see_or_touch_another_tenants_conversa
     conversation = (await gateway.post("/v1/conversations", json={}, headers=acme.headers)).json()["id"]
     events = await stream_turn(gateway, acme.headers, conversation, "hello")
     message = events[-1][1]["message"]["id"]
+    globex_agent = await agent_headers(gateway, globex, "spy@globex.test")
 
     for method, template, body in ENDPOINTS:
         path = template.format(c=conversation, m=message)
-        response = await gateway.request(method, path, json=body, headers=globex.headers)
+        headers = globex_agent if template.startswith("/v1/agent/") else globex.headers
+        response = await gateway.request(method, path, json=body, headers=headers)
         assert response.status_code == 404, (method, path, response.status_code, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["type"] == "/problems/not-found"
     for status in ("bot", "waiting_human", "with_agent", "resolved", "closed"):
-        listed = await gateway.get("/v1/agent/conversations", params={"status": status}, headers=globex.headers)
+        listed = await gateway.get("/v1/agent/conversations", params={"status": status}, headers=globex_agent)
         assert conversation not in [item["id"] for item in listed.json()["items"]]
     untouched = await gateway.get(f"/v1/conversations/{conversation}/messages", headers=acme.headers)
     assert len(untouched.json()["items"]) == 2  # nothing was added, closed or claimed by the other tenant

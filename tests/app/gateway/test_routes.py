@@ -7,7 +7,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from tests.app.gateway.conftest import RunningService, Tenant
+from tests.app.gateway.conftest import RunningService, Tenant, agent_headers
 from tests.app.gateway.stand_ins import StandInState
 
 
@@ -52,8 +52,9 @@ async def test_agent_and_admin_routes_are_forwarded(
 ) -> None:
     conversation = await new_conversation(gateway, acme)
     await gateway.post(f"/v1/conversations/{conversation}/handoff", json={}, headers=acme.headers)
+    agent = await agent_headers(gateway, acme, "dana@acme.test")
 
-    queue = await gateway.get("/v1/agent/conversations", headers=acme.headers)
+    queue = await gateway.get("/v1/agent/conversations", headers=agent)
     assert [item["id"] for item in queue.json()["items"]] == [conversation]
     assert stand_in_state.received[-1].query == {"status": "waiting_human", "limit": "50"}
     for method, path, body, status in [
@@ -69,7 +70,8 @@ async def test_agent_and_admin_routes_are_forwarded(
         ),
         ("GET", "/v1/assistant-profile", None, 200),
     ]:
-        response = await gateway.request(method, path, json=body, headers=acme.headers)
+        headers = agent if path.startswith("/v1/agent/") else acme.headers  # the desk is for people only
+        response = await gateway.request(method, path, json=body, headers=headers)
         assert response.status_code == status, (path, response.text)
         assert stand_in_state.received[-1].path == "/internal" + path
     assert (await gateway.get("/v1/assistant-profile", headers=acme.headers)).json()["system_prompt"] == "Be brief."

@@ -91,3 +91,18 @@ async def test_customers_cannot_use_the_agent_desk(callers: Callers, tenant: UUI
     assert response.status_code == 403
     widget_agent = callers.as_(tenant, scopes=[Scope.AGENT], principal="end_user", subject="not-a-uuid")
     assert (await widget_agent.post(f"/agent/conversations/{conversation_id}/claim")).status_code == 403
+
+
+async def test_an_api_key_with_the_agent_scope_is_not_an_agent(callers: Callers, tenant: UUID) -> None:
+    """Defence behind the gateway: a key's identity token is refused at the desk even if it names the scope."""
+    conversation_id = await waiting_conversation(callers, tenant)
+    key_agent = callers.as_(
+        tenant, role=Role.AGENT, scopes=[Scope.AGENT, Scope.CONVERSATIONS_READ], subject=str(uuid4())
+    )
+    for call in (
+        key_agent.get("/agent/conversations"),
+        key_agent.post(f"/agent/conversations/{conversation_id}/claim"),
+    ):
+        response = await call
+        assert response.status_code == 403
+        assert response.json()["type"] == "/problems/credential-kind-not-allowed"
