@@ -80,7 +80,13 @@ def device_plugin_values(gpu: GpuScheduling) -> dict[str, Any]:
 
 
 def dcgm_exporter_values(cloud: Cloud, gpu: GpuScheduling) -> dict[str, Any]:
-    """The exporter on every GPU node, per-pod GPU attribution on, ServiceMonitor off (the monitoring stage's)."""
+    """The exporter on every GPU node, ServiceMonitor off (the monitoring stage's).
+
+    The chart always labels each GPU series with the pod using it (``DCGM_EXPORTER_KUBERNETES=true``, through the
+    kubelet's pod-resources socket); there is no value to set for it. Helm merges maps into the chart's defaults, so
+    each security context below states ``capabilities`` whole: the chart's default adds ``SYS_ADMIN`` (for the
+    profiling counters we do not collect), and a context that set only ``drop`` would keep that ``add``.
+    """
     values: dict[str, Any] = {
         "image": {"repository": DCGM_EXPORTER_IMAGE.repository, "tag": DCGM_EXPORTER_IMAGE.tag_and_digest},
         "arguments": ["-f", DCGM_COUNTERS],
@@ -89,8 +95,6 @@ def dcgm_exporter_values(cloud: Cloud, gpu: GpuScheduling) -> dict[str, Any]:
         "tolerations": [dict(t) for t in gpu.tolerations],
         "serviceMonitor": {"enabled": False},
         "service": {"enable": True, "type": "ClusterIP", "port": DCGM_PORT},
-        # Labels each GPU series with the pod using it (via the kubelet's pod-resources socket).
-        "mapPodsMetrics": True,
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
     }
     if cloud == "aws":
@@ -100,14 +104,19 @@ def dcgm_exporter_values(cloud: Cloud, gpu: GpuScheduling) -> dict[str, Any]:
             "runAsNonRoot": False,
             "runAsUser": 0,
             "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
+            "capabilities": {"drop": ["ALL"], "add": []},
             "seccompProfile": {"type": "RuntimeDefault"},
         }
         values["extraEnv"] = [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}]
     else:
         # GKE has no nvidia runtime: the driver comes from the host and /dev/nvidia* needs a privileged container
         # (the exception Google documents for running DCGM on GKE).
-        values["securityContext"] = {"privileged": True, "runAsNonRoot": False, "runAsUser": 0}
+        values["securityContext"] = {
+            "privileged": True,
+            "runAsNonRoot": False,
+            "runAsUser": 0,
+            "capabilities": {"drop": ["ALL"], "add": []},  # no SYS_ADMIN from the chart's defaults either
+        }
         values["extraHostVolumes"] = [{"name": "nvidia-install-dir-host", "hostPath": GKE_DRIVER_HOST_PATH}]
         values["extraVolumeMounts"] = [
             {"name": "nvidia-install-dir-host", "mountPath": GKE_DRIVER_MOUNT, "readOnly": True}

@@ -143,6 +143,9 @@ def grafana_values(args: MonitoringValuesArgs) -> dict[str, Any]:
             "security": {"disable_gravatar": True, "cookie_samesite": "strict"},
         },
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+        # The chart's `helm test` pod runs as root with no security context: restricted rejects it, and `up` never
+        # runs it anyway. Off, so the chart output holds only what is installed.
+        "testFramework": {"enabled": False},
     }
 
 

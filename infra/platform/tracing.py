@@ -15,6 +15,7 @@ from typing import Any
 
 import pulumi
 
+from infra.k8s.security import restricted_container_security_context, restricted_pod_security_context
 from infra.platform.helm import helm_release
 from infra.platform.monitoring_charts import OTEL_COLLECTOR_CHART, TEMPO_CHART
 
@@ -142,7 +143,12 @@ def tempo_values(args: TracingArgs) -> dict[str, Any]:
                 }
             },
             "resources": {"requests": {"cpu": "200m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
+            # The chart leaves the container's context empty, which the monitoring namespace's `restricted`
+            # enforcement refuses; Tempo writes only to its volume (/var/tempo), so the root filesystem is read-only.
+            "securityContext": restricted_container_security_context(),
         },
+        # The chart's pod context (UID 10001, non-root) plus the RuntimeDefault seccomp profile restricted requires.
+        "securityContext": restricted_pod_security_context(),
         "persistence": {
             "enabled": True,
             "size": f"{args.storage_gi}Gi",

@@ -46,9 +46,11 @@ def test_dcgm_exporter_on_every_gpu_node_with_its_servicemonitor_left_to_monitor
 def test_dcgm_privilege_only_on_gke_where_the_driver_comes_from_the_host() -> None:
     aws = dcgm_exporter_values("aws", gpu_scheduling())
     assert "privileged" not in aws["securityContext"]
-    assert aws["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    # `add: []` replaces the chart's default SYS_ADMIN (Helm merges maps; a list is replaced whole)
+    assert aws["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": []}
     gcp = dcgm_exporter_values("gcp", gpu_scheduling())
     assert gcp["securityContext"]["privileged"] is True
+    assert gcp["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": []}
     assert gcp["extraHostVolumes"] == [{"name": "nvidia-install-dir-host", "hostPath": "/home/kubernetes/bin/nvidia"}]
     assert {"name": "LD_LIBRARY_PATH", "value": "/usr/local/nvidia/lib64"} in gcp["extraEnv"]
 
