@@ -13,9 +13,12 @@ CLOUD ?=
 PYTEST_ARGS ?=
 RUN_ARGS ?=
 BENCH_ARGS ?=
+MODEL ?= Qwen/Qwen2.5-7B-Instruct-AWQ
+GPU ?= nvidia-l4
+CAPACITY_ARGS ?=
 BASE ?= build/render-base
 
-.PHONY: help setup test test-fast lint fmt typecheck render render-all run bench config-docs roles-doc services clean images-lint policy render-diff
+.PHONY: capacity help setup test test-fast lint fmt typecheck render render-all run bench config-docs roles-doc services clean images-lint policy render-diff
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -87,6 +90,9 @@ policy: setup ## the CrossGuard pack's rules over every render and planted resou
 render-diff: setup ## compare renders: make render-diff BASE=<base renders> -> build/render-diff/{comment.md,full.diff}
 	$(PY) -m stacks.render_diff --base $(BASE) --head build/render \
 		--out build/render-diff/comment.md --full-diff build/render-diff/full.diff
+
+capacity: setup ## size a model on a GPU: make capacity MODEL=<hf id> GPU=<gpuType> [CAPACITY_ARGS="--turns-per-second 5"]
+	$(PY) -m infra.capacity --model "$(MODEL)" --gpu "$(GPU)" $(CAPACITY_ARGS)
 
 clean: ## remove build output (keeps the virtualenvs)
 	rm -rf build .pytest_cache

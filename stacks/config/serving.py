@@ -14,6 +14,9 @@ from typing import Any
 from pydantic import create_model, field_validator
 from pydantic.fields import FieldInfo
 
+from infra.capacity.architectures import known_model
+from infra.capacity.gpus import gpu_profile
+from infra.capacity.planner import EngineLimits, plan_memory
 from infra.serving.spec import (
     MODEL_ROLES,
     AutoscalingSpec,
@@ -204,6 +207,13 @@ class _ServingKeys(ConfigSection):
     router_cpu_target_percent: int = key(
         "routerCpuTargetPercent", "Average CPU utilization the router's HPA aims for.", 70, ge=10, le=95
     )
+    capacity_context_tokens: int = key(
+        "capacityContextTokens",
+        "Tokens a typical conversation turn holds in the KV cache (prompt, history, passages, answer); the "
+        "validation refuses a maxNumSeqs whose sequences of this length the planned KV cache cannot hold.",
+        2048,
+        ge=256,
+    )
     model_cache_size_gi: int = key(
         "modelCacheSizeGi",
         "Size of the shared ReadWriteMany model cache (GiB); must hold every served revision.",
@@ -303,7 +313,7 @@ class ServingConfig(_RoleKeys):
         """Per-model rules, rules across models, and what prod promises."""
         found: list[ConfigIssue] = []
         for role in MODEL_ROLES:
-            found.extend(_model_issues(self.model(role), cluster, self.engine))
+            found.extend(_model_issues(self.model(role), cluster, self.engine, self.capacity_context_tokens))
         chat, classifier = self.model("chat"), self.model("classifier")
         if chat.served_model_name == classifier.served_model_name:
             found.append(
@@ -354,7 +364,9 @@ class ServingConfig(_RoleKeys):
         return found
 
 
-def _model_issues(model: ModelSpec, cluster: ClusterConfig, engine: EngineKind) -> list[ConfigIssue]:
+def _model_issues(
+    model: ModelSpec, cluster: ClusterConfig, engine: EngineKind, context_tokens: int
+) -> list[ConfigIssue]:
     """Rules of one model; keys are named with the model's role prefix."""
     role = model.role
     found: list[ConfigIssue] = []
@@ -392,6 +404,7 @@ def _model_issues(model: ModelSpec, cluster: ClusterConfig, engine: EngineKind) 
     found.extend(_extra_arg_issues(model))
     if engine == "vllm":
         found.extend(_gpu_issues(model, cluster))
+        found.extend(_kv_cache_issues(model, cluster, context_tokens))
     return found
 
 
@@ -458,6 +471,55 @@ def _gpu_issues(model: ModelSpec, cluster: ClusterConfig) -> list[ConfigIssue]:
             )
         )
     return found
+
+
+def _kv_cache_issues(model: ModelSpec, cluster: ClusterConfig, context_tokens: int) -> list[ConfigIssue]:
+    """The planner's KV cache (infra/capacity) must hold one full-length sequence and maxNumSeqs typical ones.
+
+    Only for models whose architecture the planner knows; others keep the weightsGb share check above.
+    """
+    architecture = known_model(model.model_id)
+    if architecture is None:
+        return []
+    role = model.role
+    plan = plan_memory(
+        architecture,
+        gpu_profile(cluster.gpu_type),
+        EngineLimits(
+            gpu_memory_utilization=model.gpu_memory_utilization,
+            max_model_len=model.max_model_len,
+            max_num_seqs=model.max_num_seqs,
+            max_num_batched_tokens=model.max_num_batched_tokens,
+            gpus_per_replica=model.gpus_per_replica,
+        ),
+    )
+    numbers = (
+        f"on {cluster.gpu_type} x{model.gpus_per_replica} at gpuMemoryUtilization {model.gpu_memory_utilization:g}: "
+        f"{plan.budget_gib:.1f} GiB per GPU = weights {plan.weights_gib:.1f} + activations "
+        f"{plan.activations_gib:.1f} + overhead {plan.overhead_gib:.1f} + KV cache {plan.kv_cache_gib:.1f} "
+        f"({plan.kv_tokens:,} tokens)"
+    )
+    if plan.kv_tokens < model.max_model_len:
+        return [
+            ConfigIssue(
+                f"{role}MaxModelLen",
+                model.max_model_len,
+                f"one sequence of this length does not fit the KV cache {numbers}; vLLM refuses to start. "
+                "Lower it, quantize, add GPUs per replica, or pick a larger GPU (make capacity shows the arithmetic)",
+            )
+        ]
+    context = min(context_tokens, model.max_model_len)
+    held = plan.max_sequences(context)
+    if model.max_num_seqs > held:
+        return [
+            ConfigIssue(
+                f"{role}MaxNumSeqs",
+                model.max_num_seqs,
+                f"the KV cache holds {held} sequences of {context} tokens (capacityContextTokens) {numbers}; "
+                "beyond that vLLM preempts running sequences. Lower it or give the model more KV cache",
+            )
+        ]
+    return []
 
 
 def _capacity_issues(models: tuple[ModelSpec, ...], cluster: ClusterConfig) -> list[ConfigIssue]:

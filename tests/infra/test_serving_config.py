@@ -164,7 +164,7 @@ def test_prod_refuses_low_gpu_memory_utilization_scale_to_zero_and_the_simulator
 
 
 def test_dev_accepts_low_gpu_memory_utilization_and_scale_to_zero() -> None:
-    config = parse_stack_config("dev", {**AWS_DEV, "chatGpuMemoryUtilization": "0.6", "chatMinReplicas": "0"})
+    config = parse_stack_config("dev", {**AWS_DEV, "chatGpuMemoryUtilization": "0.7", "chatMinReplicas": "0"})
     assert config.serving.model("chat").min_replicas == 0
 
 

@@ -1,0 +1,3 @@
+from infra.capacity.cli import main
+
+raise SystemExit(main())
