@@ -59,6 +59,13 @@ PRINCIPAL_NOT_ALLOWED = ProblemType(
     "This endpoint is for another kind of caller (e.g. the agent desk is for people, never API keys); "
     "`allowed_principals` lists the kinds it admits. See docs/roles.md.",
 )
+FIELDS_NOT_ALLOWED = ProblemType(
+    "fields-not-allowed",
+    400,
+    "Fields not allowed",
+    "The OpenAI-compatible endpoint forwards only an allowlist of request fields per key tier; `fields` names "
+    "every refused one (media content parts, `$ref`, engine-specific extensions such as `ignore_eos`).",
+)
 NOT_FOUND = ProblemType(
     "not-found",
     404,
@@ -183,6 +190,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = _catalog(
     INVALID_LOGIN,
     FORBIDDEN,
     PRINCIPAL_NOT_ALLOWED,
+    FIELDS_NOT_ALLOWED,
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
     NOT_ACCEPTABLE,

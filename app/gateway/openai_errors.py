@@ -35,6 +35,8 @@ def openai_error_type(error: ProblemError) -> str:
 
 def openai_param(error: ProblemError) -> str | None:
     """The offending field of a validation error, dotted (``messages.0.content``), like OpenAI's ``param``."""
+    if isinstance(param := error.extra.get("param"), str):
+        return param
     errors: Any = error.extra.get("errors")
     if isinstance(errors, list) and errors:
         location = [str(part) for part in errors[0].get("loc", []) if part != "body"]

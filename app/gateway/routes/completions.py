@@ -15,10 +15,12 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.contracts.access import COMPLETIONS
+from app.contracts.api import Tier
 from app.gateway.components import Gateway
 from app.gateway.dependencies import Caller, GatewayDep, authenticated
 from app.gateway.forwarding import internal_path
 from app.gateway.openapi import AUTHENTICATED, event_stream_alternative
+from app.gateway.passthrough import check_passthrough
 from app.gateway.relay import CompletionStreamRelay, relay_stream, total_tokens_of
 
 PATH = "/v1/chat/completions"
@@ -26,9 +28,9 @@ router = APIRouter(tags=["integrations"])
 
 
 class ChatCompletionRequest(BaseModel):
-    """The fields the gateway needs; every other OpenAI parameter passes through untouched."""
+    """The fields the gateway needs; the others are checked against the tier's allowlist (``passthrough``)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow")  # extras are refused by check_passthrough, all named in one 400
 
     model: str = Field(min_length=1, max_length=200)
     messages: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
@@ -48,7 +50,7 @@ class OpenAIError(BaseModel):
 
 
 def _error_docs() -> dict[int | str, dict[str, Any]]:
-    statuses = sorted({*AUTHENTICATED, 404})  # 404: a model this deployment does not serve
+    statuses = sorted({*AUTHENTICATED, 400, 404})  # 400: a field not allowed; 404: a model not served here
     return {status: {"model": OpenAIError, "description": "OpenAI-shaped error"} for status in statuses}
 
 
@@ -75,7 +77,13 @@ async def chat_completions(
     caller: Annotated[Caller, Depends(authenticated(COMPLETIONS))],
     gateway: GatewayDep,
 ) -> Response:
-    """Create a chat completion (OpenAI-compatible; streamed with `stream: true`)."""
+    """Create a chat completion (OpenAI-compatible; streamed with `stream: true`).
+
+    Only an allowlist of fields is forwarded, per key tier (free: chat and sampling; standard and enterprise add
+    `response_format`, `tools`, `tool_choice`, `logprobs`); anything else is a 400 `fields-not-allowed` naming
+    every refused field. Message content parts must be text.
+    """
+    check_passthrough(body.model_dump(exclude_unset=True), caller.identity.tier or Tier.FREE)
     if not body.stream:
         upstream = await gateway.chat.request("POST", internal_path(PATH), json=upstream_body(body))
         gateway.gatekeeper.charge(caller.identity, total_tokens_of(orjson.loads(upstream.content).get("usage")))

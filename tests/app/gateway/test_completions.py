@@ -37,7 +37,7 @@ async def test_a_completion_passes_through_and_is_charged(
     assert response.status_code == 200
     assert response.json()["choices"][0]["message"]["content"] == "Hi!"
     assert stand_in_state.received[-1].path == "/internal/v1/chat/completions"
-    assert stand_in_state.received[-1].body == {**REQUEST, "stream": False}  # unknown parameters pass through
+    assert stand_in_state.received[-1].body == {**REQUEST, "stream": False}  # allowed parameters pass through
     await eventually(lambda: charged(redis_url, redis_prefix, acme), lambda tokens: tokens == 15)
 
 
@@ -104,3 +104,52 @@ async def test_rate_limits_apply_and_answer_in_openais_shape(
     assert_openai_error(refused, 429, "rate_limit_error", "rate-limited")
     assert refused.headers["retry-after"]
     assert refused.headers["ratelimit-limit"] == "10"
+
+
+DANGEROUS = {
+    **REQUEST,
+    "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "What is this?"}]},
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://169.254.169.254/latest"}}]},
+    ],
+    "ignore_eos": True,
+    "logits_processors": ["evil.module:Processor"],
+    "structured_outputs": {"grammar": "root ::= 'a'*"},
+    "tools": [{"type": "function", "function": {"name": "f", "parameters": {"$ref": "http://internal/schema"}}}],
+}
+
+
+async def test_fields_outside_the_allowlist_are_refused_all_named_and_nothing_is_forwarded(
+    gateway: httpx.AsyncClient, acme: Tenant, stand_in_state: StandInState
+) -> None:
+    response = await gateway.post("/v1/chat/completions", json=DANGEROUS, headers=acme.headers)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "fields-not-allowed"
+    assert error["type"] == "invalid_request_error"
+    for field in (
+        "ignore_eos",
+        "logits_processors",
+        "structured_outputs",
+        "messages[1].content[0].type=image_url",
+        "tools[0].function.parameters.$ref",
+    ):
+        assert field in error["message"]
+    assert error["param"] == "ignore_eos"
+    assert stand_in_state.received == []
+
+
+async def test_the_allowlist_depends_on_the_tier(
+    gateway: httpx.AsyncClient, auth_service: RunningService, stand_in_state: StandInState
+) -> None:
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+    free = await provision(auth_service, "free-tier", Tier.FREE, scopes=[Scope.COMPLETIONS])
+    standard = await provision(auth_service, "standard-tier", Tier.STANDARD, scopes=[Scope.COMPLETIONS])
+
+    refused = await gateway.post("/v1/chat/completions", json={**REQUEST, "tools": tools}, headers=free.headers)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "tools"
+    allowed = await gateway.post("/v1/chat/completions", json={**REQUEST, "tools": tools}, headers=standard.headers)
+    assert allowed.status_code == 200, allowed.text
+    assert stand_in_state.received[-1].body["tools"] == tools
