@@ -37,6 +37,9 @@ SIMULATOR_COMMAND = ["python", "-m", "app.enginesim"]
 SHM_GI_PER_GPU = 2
 #: Resources of the simulator (it models latency, it does not compute).
 SIMULATOR_RESOURCES = {"cpu": "500m", "memory": "512Mi"}
+#: The engine's user name and HOME (an emptyDir): the image's passwd has no entry for the pod's UID (10001).
+ENGINE_USER = "engine"
+ENGINE_HOME = "/home/engine"
 #: Time for a GPU node to join when the pool scales up (pending pod -> node Ready -> image pulled).
 NODE_PROVISIONING_SECONDS = 900
 
@@ -86,11 +89,29 @@ def _engine_env(kind: EngineKind, api_key: ApiKeyRef) -> list[dict[str, Any]]:
         {"name": "HF_HUB_OFFLINE", "value": "1"},
         {"name": "TRANSFORMERS_OFFLINE", "value": "1"},
         {"name": "HF_HOME", "value": str(CACHE_MOUNT)},
-        # Compile, Triton and FlashInfer caches go under HOME, an emptyDir (the root filesystem is read-only).
-        {"name": "HOME", "value": "/home/engine"},
-        {"name": "XDG_CACHE_HOME", "value": "/home/engine/.cache"},
+        *_identity_and_cache_env(),
         {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
         {"name": "DO_NOT_TRACK", "value": "1"},
+    ]
+
+
+def _identity_and_cache_env() -> list[dict[str, Any]]:
+    """Who the process is and where it may write, for UID 10001 with no passwd entry on a read-only root.
+
+    Python's ``getpass.getuser()`` reads ``USER``/``LOGNAME`` before it falls back to the passwd database, which has
+    no entry for our UID: PyTorch's compile cache calls it at start and would crash the engine without them. Every
+    cache (vLLM's compile cache, TorchInductor, Triton, FlashInfer via XDG) is named explicitly under HOME, the
+    ``home`` emptyDir, so none falls back to a path on the read-only image or to a per-user name under /tmp.
+    """
+    cache = f"{ENGINE_HOME}/.cache"
+    return [
+        {"name": "USER", "value": ENGINE_USER},
+        {"name": "LOGNAME", "value": ENGINE_USER},
+        {"name": "HOME", "value": ENGINE_HOME},
+        {"name": "XDG_CACHE_HOME", "value": cache},
+        {"name": "VLLM_CACHE_ROOT", "value": f"{cache}/vllm"},
+        {"name": "TORCHINDUCTOR_CACHE_DIR", "value": f"{cache}/torchinductor"},
+        {"name": "TRITON_CACHE_DIR", "value": f"{cache}/triton"},
     ]
 
 
@@ -116,7 +137,7 @@ def engine_deployment(
     init_containers: list[dict[str, Any]] = []
     if kind == "vllm":
         resources = {"cpu": model.cpu, "memory": model.memory, gpu.resource_name: str(model.gpus_per_replica)}
-        home_volume, home_mount = scratch_volume("home", "/home/engine", "10Gi")
+        home_volume, home_mount = scratch_volume("home", ENGINE_HOME, "10Gi")
         shm_volume, shm_mount = scratch_volume(
             "dshm",
             "/dev/shm",  # noqa: S108  (shared memory for NCCL, not a temp file)

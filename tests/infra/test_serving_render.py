@@ -308,3 +308,26 @@ def test_chat_reaches_the_model_through_the_router_and_each_engine_has_a_direct_
     assert direct == f"http://{prefix}-qwen2-5-7b-instruct.{namespace(rendered)}.svc.cluster.local:8000/v1"
     service = rendered.object("Service", f"{prefix}-qwen2-5-7b-instruct", namespace(rendered))
     assert 8000 in [port["port"] for port in service["spec"]["ports"]]
+
+
+#: Where the engine (vLLM, PyTorch, Triton) writes: each must be a writable volume, the root filesystem is read-only.
+ENGINE_WRITABLE_ENV = ("HOME", "XDG_CACHE_HOME", "VLLM_CACHE_ROOT", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")
+
+
+def test_the_engine_runs_as_uid_10001_without_a_passwd_entry(rendered: Render) -> None:
+    """USER/LOGNAME name the user (getpass.getuser() finds no passwd entry), caches lie on writable emptyDirs."""
+    for deployment in engines(rendered):
+        if simulator(rendered):
+            continue
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert pod["securityContext"]["runAsUser"] == 10001
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        env = {item["name"]: item.get("value") for item in container["env"]}
+        assert env["USER"] == env["LOGNAME"] == "engine"
+        scratch = {volume["name"] for volume in pod["volumes"] if "emptyDir" in volume}
+        writable = [m["mountPath"] for m in container["volumeMounts"] if m["name"] in scratch]
+        for name in ENGINE_WRITABLE_ENV:
+            path = env[name]
+            assert any(path == root or path.startswith(f"{root}/") for root in writable), (name, path, writable)
+        assert "/tmp" in writable  # noqa: S108  (Python's tempfile and vLLM's IPC sockets)
