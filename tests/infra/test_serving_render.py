@@ -330,4 +330,4 @@ def test_the_engine_runs_as_uid_10001_without_a_passwd_entry(rendered: Render) -
         for name in ENGINE_WRITABLE_ENV:
             path = env[name]
             assert any(path == root or path.startswith(f"{root}/") for root in writable), (name, path, writable)
-        assert "/tmp" in writable  # noqa: S108  (Python's tempfile and vLLM's IPC sockets)
+        assert "/tmp" in writable  # Python's tempfile, vLLM's IPC sockets
