@@ -42,3 +42,6 @@ if ! port_open 6379; then
   wait_port 6379
   echo "ensure-services: started Redis"
 fi
+
+# The knowledge service's vector index needs pgvector in the server (built from ../shared/pgvector when absent).
+"$(dirname "$0")/ensure-pgvector.sh"

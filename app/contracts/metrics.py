@@ -124,6 +124,18 @@ SERVICE_METRICS: tuple[Metric, ...] = (
         ("model", "result"),
         "Session-affine picks; result=hit (same replica as the session's last turn) or moved.",
     ),
+    Metric(
+        "helpline_retrieval_duration_seconds",
+        "histogram",
+        ("method",),
+        "Knowledge retrieval for one question (query embedding, keyword and vector search, fusion); method=hybrid|...",
+    ),
+    Metric(
+        "helpline_knowledge_answers_total",
+        "counter",
+        ("outcome",),
+        "Bot answers by grounding; outcome=grounded|curated|no_answer (said it could not answer, offered a person).",
+    ),
 )
 
 #: Scraped from components the stack deploys but does not write (for the dashboards' metric check).

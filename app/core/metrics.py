@@ -54,6 +54,8 @@ class ServiceMetrics:
     router_requests_total: Counter
     router_backends: Gauge
     router_affinity_total: Counter
+    retrieval_duration_seconds: Histogram
+    knowledge_answers_total: Counter
 
     @classmethod
     def from_catalog(cls, catalog: tuple[Metric, ...], registry: CollectorRegistry) -> ServiceMetrics:

@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     vllm.add_argument("--api-key", nargs="+", help=f"keys accepted on /v1/* (default: ${API_KEY_ENV})")
     vllm.add_argument("--host", default="0.0.0.0", help="address to bind (default: all interfaces, like vLLM)")  # noqa: S104
     vllm.add_argument("--port", type=int, default=8000)
+    vllm.add_argument(
+        "--runner",
+        choices=("auto", "generate", "pooling"),
+        default="auto",
+        help="pooling: serve /v1/embeddings (an embedding model); auto and generate: chat and completions",
+    )
     vllm.add_argument("--seed", type=int, help="used as --sim-seed when that is not given")
     vllm.add_argument("--uvicorn-log-level", default="info", choices=LOG_LEVELS)
 
@@ -212,6 +218,7 @@ def parse_config(argv: Sequence[str], environ: dict[str, str] | None = None) -> 
             latency=latency,
             output_tokens=args.sim_output_tokens,
             control_token=args.sim_control_token or env.get(CONTROL_TOKEN_ENV) or None,
+            runner="pooling" if args.runner == "pooling" else "generate",
         )
     except ValueError as exc:
         parser.error(str(exc))

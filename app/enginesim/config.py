@@ -53,10 +53,14 @@ class SimConfig:
     output_tokens: int = 80
     #: Bearer token guarding /sim/faults; the control API does not exist (404) when it is unset.
     control_token: str | None = None
+    #: vLLM's --runner: "generate" serves chat and completions, "pooling" serves /v1/embeddings only.
+    runner: str = "generate"
 
     def __post_init__(self) -> None:
         if not self.served_model_names:
             raise ValueError("at least one served model name is required")
+        if self.runner not in ("generate", "pooling"):
+            raise ValueError(f"runner must be generate or pooling, got {self.runner}")
         positive = ("max_model_len", "max_num_seqs", "block_size", "kv_cache_blocks", "output_tokens")
         for name in positive:
             if getattr(self, name) < 1:

@@ -96,7 +96,16 @@ class CompletionRequest(SamplingRequest):
         return self.max_tokens
 
 
-RequestT = TypeVar("RequestT", bound=SamplingRequest)
+class EmbeddingRequest(_OpenAIModel):
+    model: str | None = None
+    input: str | list[str] | list[int] | list[list[int]]
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = None
+    truncate_prompt_tokens: int | None = Field(default=None, ge=-1)
+    user: str | None = None
+
+
+RequestT = TypeVar("RequestT", bound=_OpenAIModel)
 
 
 def parse_body(raw: bytes, content_type: str | None, model: type[RequestT]) -> RequestT:

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive
 
 from app.enginesim.auth import ApiKeyMiddleware
 from app.enginesim.config import SimConfig
+from app.enginesim.embeddings import EmbeddingRequest, embeddings_response
 from app.enginesim.engine import Engine, Outcome
 from app.enginesim.engine import Sequence as EngineSequence
 from app.enginesim.errors import APIError, engine_dead, error_body, generation_failed, model_not_found
@@ -85,8 +86,7 @@ class Simulator:
             Route("/health", self.health, methods=["GET"]),
             Route("/metrics", self.prometheus, methods=["GET"]),
             Route("/v1/models", self.models, methods=["GET"]),
-            Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
-            Route("/v1/completions", self.completions, methods=["POST"]),
+            *self._serving_routes(),
             Route("/sim/faults", self.list_faults, methods=["GET"]),
             Route("/sim/faults", self.arm_fault, methods=["POST"]),
             Route("/sim/faults", self.clear_faults, methods=["DELETE"]),
@@ -103,6 +103,15 @@ class Simulator:
         if self.config.api_keys:
             app = ApiKeyMiddleware(app, self.config.api_keys)
         return app
+
+    def _serving_routes(self) -> list[Route]:
+        """As vLLM registers only the endpoints its runner supports: embeddings, or chat and completions."""
+        if self.config.runner == "pooling":
+            return [Route("/v1/embeddings", self.embeddings, methods=["POST"])]
+        return [
+            Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
+            Route("/v1/completions", self.completions, methods=["POST"]),
+        ]
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
@@ -161,6 +170,16 @@ class Simulator:
             "max_model_len": self.config.max_model_len,
             "permission": [permission],
         }
+
+    async def embeddings(self, request: Request) -> Response:
+        body = parse_body(await request.body(), request.headers.get("content-type"), EmbeddingRequest)
+        if body.model is not None and body.model not in self.config.served_model_names:
+            raise model_not_found(body.model)
+        if not self.healthy:
+            raise engine_dead()
+        return json_response(
+            embeddings_response(body, model=self.config.served_model_name, max_model_len=self.config.max_model_len)
+        )
 
     # --- generation ------------------------------------------------------------------------------------------
     async def chat_completions(self, request: Request) -> Response:
