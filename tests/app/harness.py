@@ -33,6 +33,7 @@ from app.contracts.api import Role, Scope, Tier
 from app.contracts.internal import IdentityClaims, PrincipalKind
 from app.core.identity import mint_identity_token, mint_service_token
 from app.core.migrations import upgrade_to_head
+from app.core.waits import scaled
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_DSN = os.environ.get("HELPLINE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -202,7 +203,7 @@ async def serve_app(app: object) -> AsyncIterator[RunningServer]:
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        deadline = time.monotonic() + scaled(STARTUP_TIMEOUT_SECONDS)
         while not server.started:
             if task.done():
                 task.result()
@@ -279,7 +280,7 @@ async def run_module(
 
 def _wait_until_answering(handle: ServiceProcess, ready_path: str) -> None:
     url = handle.base_url + ready_path
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    deadline = time.monotonic() + scaled(STARTUP_TIMEOUT_SECONDS)
     while time.monotonic() < deadline:
         if handle.process.poll() is not None:
             raise RuntimeError(f"{url}: exited with {handle.process.returncode}:\n{handle.output()[-4000:]}")
@@ -289,4 +290,4 @@ def _wait_until_answering(handle: ServiceProcess, ready_path: str) -> None:
         except httpx.TransportError:
             pass
         time.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer within {STARTUP_TIMEOUT_SECONDS} s")
+    raise TimeoutError(f"{url} did not answer within {scaled(STARTUP_TIMEOUT_SECONDS)} s")

@@ -1,0 +1,154 @@
+"""The ``real_vllm`` session fixture: ONE real vLLM server per test session, shared by every test that asks.
+
+Loaded for the whole suite by ``tests/conftest.py`` (``pytest_plugins``), so any test can take it:
+
+    def test_something(real_vllm: RealVllm) -> None:
+        openai.OpenAI(base_url=real_vllm.v1_url, api_key=real_vllm.api_key)
+
+- ``VLLM_CONTRACT_BASE_URL`` set: the fixture uses that server (``VLLM_CONTRACT_API_KEY``, ``VLLM_CONTRACT_MODEL``
+  optional; the model defaults to the first one it lists) and starts nothing.
+- Otherwise it builds the tiny model and starts the server from the tool env (``$HELPLINE_VLLM_ENV``, made by
+  ``make vllm-env``). The launch happens right after collection when a collected test needs the fixture, so the
+  server loads (about three minutes) while the tests before it run; the fixture waits for it on first use.
+- No usable env: the tests that need it fail under ``CI=true`` (CI installs it: a silent skip there would be a test
+  nobody runs) and skip with the reason everywhere else.
+
+Tests marked ``kills_real_vllm`` end the server on purpose; they are moved to the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.core.waits import scaled
+from tests.support.vllm_server import (
+    STARTUP_SECONDS,
+    VllmEnv,
+    VllmServer,
+    VllmStartError,
+    VllmUnavailableError,
+    build_tiny_model,
+)
+
+BASE_URL_ENV = "VLLM_CONTRACT_BASE_URL"
+SERVED_MODEL = "helpline-chat"
+MAX_MODEL_LEN = 2048
+FIXTURE = "real_vllm"
+#: pytest-timeout's budget for a test on the real engine, beyond the server's start-up.
+TEST_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class RealVllm:
+    """A real vLLM to test against; ``server`` is None when it was started outside the suite."""
+
+    base_url: str
+    api_key: str | None
+    model: str
+    max_model_len: int
+    server: VllmServer | None = None
+
+    @property
+    def v1_url(self) -> str:
+        return f"{self.base_url}/v1"
+
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+
+class _SessionServer:
+    """The one server this session starts: launched early, waited for once, stopped at the end."""
+
+    def __init__(self) -> None:
+        self.server: VllmServer | None = None
+        self.problem: str | None = None
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+
+    def launch(self) -> None:
+        if self.server is not None or self.problem is not None:
+            return
+        try:
+            env = VllmEnv.locate()
+            self._folder = tempfile.TemporaryDirectory(prefix="tiny-chat-")
+            model = build_tiny_model(env, Path(self._folder.name) / "tiny-chat")
+        except VllmUnavailableError as exc:
+            self.problem = str(exc)
+            return
+        self.server = VllmServer(
+            env, model, served_model_name=SERVED_MODEL, api_key=secrets.token_urlsafe(16), max_model_len=MAX_MODEL_LEN
+        ).launch()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        if self._folder is not None:
+            self._folder.cleanup()
+
+
+_SESSION = _SessionServer()
+
+
+def external_target() -> RealVllm | None:
+    """The server named by VLLM_CONTRACT_BASE_URL, if any."""
+    base_url = os.environ.get(BASE_URL_ENV, "").rstrip("/")
+    if not base_url:
+        return None
+    api_key = os.environ.get("VLLM_CONTRACT_API_KEY") or None
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    cards = httpx.get(f"{base_url}/v1/models", headers=headers, timeout=30).json()["data"]
+    model = os.environ.get("VLLM_CONTRACT_MODEL") or cards[0]["id"]
+    max_model_len = next(card["max_model_len"] for card in cards if card["id"] == model)
+    return RealVllm(base_url, api_key, model, max_model_len)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "kills_real_vllm: ends the session's real vLLM server (run last)")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    killers = [item for item in items if "kills_real_vllm" in item.keywords]
+    items[:] = [item for item in items if "kills_real_vllm" not in item.keywords] + killers
+    users = [item for item in items if FIXTURE in getattr(item, "fixturenames", ())]
+    for item in users:  # the first user waits for the start-up: pytest-timeout must allow it on top of the test
+        item.add_marker(pytest.mark.timeout(scaled(STARTUP_SECONDS + TEST_SECONDS)))
+    wanted = bool(users)
+    if wanted and not os.environ.get(BASE_URL_ENV) and not config.option.collectonly:
+        _SESSION.launch()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _SESSION.close()
+
+
+def _unavailable(message: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{message}; CI must run the real-vLLM tests (.ci/run installs the env)", pytrace=False)
+    pytest.skip(f"real vLLM unavailable: {message}")
+
+
+@pytest.fixture(scope="session")
+def real_vllm() -> Iterator[RealVllm]:
+    """The session's real vLLM (see the module docstring)."""
+    external = external_target()
+    if external is not None:
+        yield external
+        return
+    _SESSION.launch()  # when collection did not (a single test run by node id still gets it)
+    if _SESSION.server is None:
+        _unavailable(_SESSION.problem or "not started")
+        return
+    server = _SESSION.server
+    try:
+        server.wait_ready()
+    except VllmStartError as exc:  # an env that imports but cannot serve is a bug, on a laptop too
+        pytest.fail(f"the real vLLM did not start: {exc}", pytrace=False)
+    yield RealVllm(server.base_url, server.api_key, SERVED_MODEL, MAX_MODEL_LEN, server)
