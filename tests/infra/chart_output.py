@@ -106,6 +106,12 @@ class ChartObject:
         return f"{self.release}: {self.kind}/{self.name} ({self.source})"
 
 
+def archives() -> list[Path]:
+    """Every chart archive at hand: the shared folder's, else those pulled into the cache so far."""
+    folder = shared_dir() / "charts"
+    return sorted((folder if folder.exists() else CACHE / "charts").glob("*.tgz"))
+
+
 def chart_archive(release: Release) -> Path:
     """The packaged chart at the release's version: the shared copy, else pulled once from its repository."""
     shared = shared_dir() / "charts" / release.archive_name

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+from tests.infra.chart_crds import chart_crd_schemas
 from tests.infra.chart_output import Release, RenderCharts, parse_output
 from tests.infra.rendering import Render
+from tests.infra.schemas import validate_object
 
 
 def test_every_release_of_every_render_templates_on_its_pinned_chart(
@@ -70,3 +74,31 @@ def test_helm_output_is_split_into_objects_with_their_template() -> None:
     text = "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n# empty\n"
     (obj,) = parse_output("r", "ns", text)
     assert (obj.kind, obj.name, obj.namespace, obj.source) == ("ConfigMap", "a", "ns", "c/templates/a.yaml")
+
+
+def test_every_chart_object_passes_strict_schema_validation(any_render: Render, chart_output: RenderCharts) -> None:
+    """Core kinds for the stack's Kubernetes version; custom resources against their CRD schema (CRDs included)."""
+    version = any_render.stack_config.cluster.kubernetes_version
+    failures = []
+    for obj in chart_output.all_objects():
+        try:
+            validate_object(obj.body, version)
+        except Exception as exc:
+            failures.append(f"{obj}: {str(exc).splitlines()[0]}")
+    assert failures == [], "\n".join(failures)
+
+
+def test_crd_schemas_from_the_charts_are_strict() -> None:
+    """Envoy Gateway's policy kinds are not in the shared catalog: their CRD comes from the chart, made strict."""
+    schemas = chart_crd_schemas()
+    assert ("gateway.envoyproxy.io", "clienttrafficpolicy", "v1alpha1") in schemas
+    policy = {
+        "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+        "kind": "ClientTrafficPolicy",
+        "metadata": {"name": "p", "namespace": "ns"},
+        "spec": {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "g"}]},
+    }
+    validate_object(policy, "1.34")
+    policy["spec"]["timeOut"] = {}
+    with pytest.raises(AssertionError, match="timeOut"):
+        validate_object(policy, "1.34")
