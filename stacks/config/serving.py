@@ -155,8 +155,15 @@ CLASSIFIER_DEFAULTS: dict[str, Any] = {
     "memory": "10Gi",
 }
 
-#: The upstream vLLM OpenAI server image, v0.12.0, by the digest docker resolved the tag to (see docs/serving.md).
-DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.12.0@sha256:6766ce0c459e24b76f3e9ba14ffc0442131ef4248c904efdcbf0d89e38be01fe"
+#: The vLLM release the suite runs against (the CPU build of the same sources, tests/support/vllm_server.py).
+VLLM_RELEASE = "v0.32.0"
+#: Stands for "digest not resolved yet": no registry is reachable where this was written and no published digest of
+#: the tag could be found (README, "Real vLLM in the tests"). Prod refuses it unless ``allowUnresolvedVllmDigest``
+#: says so; dev renders it (its engine pods would sit in ErrImagePull: resolve the digest before a real `up`).
+UNRESOLVED_DIGEST = "sha256:" + "0" * 64
+#: The upstream vLLM OpenAI server image of that release; its digest is the placeholder until someone resolves it
+#: (``crane digest vllm/vllm-openai:v0.32.0``) and replaces it here or sets ``vllmImage`` per stack.
+DEFAULT_VLLM_IMAGE = f"vllm/vllm-openai:{VLLM_RELEASE}@{UNRESOLVED_DIGEST}"
 
 
 class _ServingKeys(ConfigSection):
@@ -172,6 +179,12 @@ class _ServingKeys(ConfigSection):
         "vllmImage",
         "The vLLM OpenAI server image, pinned by digest (repository[:tag]@sha256:...); tags alone are refused.",
         DEFAULT_VLLM_IMAGE,
+    )
+    allow_unresolved_vllm_digest: bool = key(
+        "allowUnresolvedVllmDigest",
+        "Let prod render although vllmImage's digest is the 'not resolved yet' placeholder (sha256:000...0). For "
+        "offline renders and previews only: no cluster can pull that image. Resolve the digest and drop this key.",
+        False,
     )
     autoscale_queue_depth_target: int = key(
         "autoscaleQueueDepthTarget",
@@ -343,6 +356,16 @@ class ServingConfig(_RoleKeys):
             found.append(ConfigIssue("engine", self.engine, "prod allows only vllm"))
         if self.router_min_replicas < 2:
             found.append(ConfigIssue("routerMinReplicas", self.router_min_replicas, "prod needs at least 2"))
+        if self.vllm_image.endswith(f"@{UNRESOLVED_DIGEST}") and not self.allow_unresolved_vllm_digest:
+            found.append(
+                ConfigIssue(
+                    "vllmImage",
+                    self.vllm_image,
+                    "its digest is the 'not resolved yet' placeholder: resolve it where a registry is reachable "
+                    f"(crane digest {self.vllm_image.split('@')[0]}) and set it, or set "
+                    "allowUnresolvedVllmDigest: true to render anyway (no cluster can pull it)",
+                )
+            )
         for model in self.models:
             if model.gpu_memory_utilization < PROD_MIN_GPU_MEMORY_UTILIZATION:
                 found.append(

@@ -11,6 +11,9 @@ from stacks.config import StackConfigError, parse_stack_config
 
 #: The smallest valid dev stack on AWS: one zone, everything else default.
 AWS_DEV: dict[str, Any] = {"cloud": "aws", "awsRegion": "us-east-1", "awsZones": '["us-east-1a"]'}
+#: Prod's acknowledgement of the vLLM image's unresolved digest (stacks/config/serving.py UNRESOLVED_DIGEST), as the
+#: committed Pulumi.prod.yaml carries it until the digest is resolved.
+UNRESOLVED_VLLM_DIGEST_OK = {"allowUnresolvedVllmDigest": "true"}
 #: The smallest valid prod stack on AWS: three zones, on-demand GPUs with two nodes at least, private API.
 AWS_PROD: dict[str, Any] = {
     **AWS_DEV,
@@ -20,6 +23,7 @@ AWS_PROD: dict[str, Any] = {
     "gpuPoolMinNodes": "2",
     "privateEndpoint": "true",
     "singleNat": "false",
+    **UNRESOLVED_VLLM_DIGEST_OK,
 }
 
 

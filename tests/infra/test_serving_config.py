@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stacks.config import StackConfigError, parse_stack_config
+from stacks.config.serving import DEFAULT_VLLM_IMAGE, UNRESOLVED_DIGEST
 from tests.infra import stack_values
 from tests.infra.stack_values import AWS_DEV, issues_of
 
@@ -173,6 +174,21 @@ def test_images_must_be_pinned_by_digest() -> None:
         "helpline:vllmImage = 'vllm/vllm-openai:latest': must be pinned by digest: "
         "<repository>[:<tag>]@sha256:<64 hex digits>"
     ]
+
+
+def test_the_unresolved_vllm_digest_is_refused_unless_the_stack_says_so() -> None:
+    """The default image's digest is a placeholder (none could be resolved here): a cluster could not pull it."""
+    unacknowledged = {**AWS_PROD, "allowUnresolvedVllmDigest": "false"}
+    assert DEFAULT_VLLM_IMAGE.endswith(f"@{UNRESOLVED_DIGEST}")
+    expected = (
+        f"helpline:vllmImage = '{DEFAULT_VLLM_IMAGE}': its digest is the 'not resolved yet' placeholder: resolve it "
+        "where a registry is reachable (crane digest vllm/vllm-openai:v0.32.0) and set it, or set "
+        "allowUnresolvedVllmDigest: true to render anyway (no cluster can pull it)"
+    )
+    assert issues_of(unacknowledged, "prod") == [expected]
+    resolved = f"vllm/vllm-openai:v0.32.0@sha256:{'a' * 64}"
+    assert parse_stack_config("prod", {**unacknowledged, "vllmImage": resolved}).serving.vllm_image == resolved
+    assert parse_stack_config("dev", AWS_DEV).serving.vllm_image == DEFAULT_VLLM_IMAGE  # dev renders; README warns
 
 
 def test_unknown_engine_names_the_allowed_values() -> None:
