@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
@@ -120,6 +120,12 @@ async def collect(events: AsyncIterator[TurnEvent]) -> TurnResult:
             case _:
                 pass
     raise RuntimeError("a turn ended without its done event")  # pragma: no cover
+
+
+@router.get("/models", tags=["integrations"])
+async def list_models(_identity: Integrator, completions: Completions) -> dict[str, Any]:
+    """The public model names (OpenAI's list shape)."""
+    return completions.models()
 
 
 @router.post("/chat/completions", tags=["integrations"])

@@ -30,6 +30,12 @@ class ChatSettings(PerMessageDatabaseSettings):
         default=None, description="vLLM's --api-key (from the serving stack's Secret); unset when it has none."
     )
     chat_model: str = Field(default="helpline-chat", description="Served model name of the default assistant.")
+    public_chat_model: str = Field(
+        default="helpline-chat",
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="The name clients use for the default assistant on /v1/models and /v1/chat/completions: "
+        "the same locally and in every cluster, whatever chat_model the engine serves.",
+    )
     classifier_model: str | None = Field(
         default="helpline-classifier",
         description="Served model name of the classifier; empty: no classification (and no escalation rules).",

@@ -258,6 +258,8 @@ class TurnService:
             classification.cancel()
             return
         conversation = await self._escalate_if_needed(turn, classification, error)
+        if stored.created_at > conversation.updated_at:  # the turn ended: sessions moved updated_at to the answer
+            conversation = conversation.model_copy(update={"updated_at": stored.created_at})
         if error is not None:
             queue.put_nowait(("error", error))
         else:

@@ -67,7 +67,8 @@ def create_app(
     version: str = "1.0.0",
     public_docs: bool = False,
 ) -> FastAPI:
-    """The service's app. ``public_docs`` serves ``/docs`` and ``/openapi.json`` (the gateway); internal services
+    """The service's app. ``public_docs`` serves ``/openapi.json`` (the gateway, whose own route serves ``/docs``
+    from self-hosted files: FastAPI's page loads a CDN); internal services
     keep their OpenAPI at ``/internal/openapi.json`` for tooling. ``middleware`` runs inside the core ones (it
     sees the request id, and its errors are counted and logged), outermost first."""
     configure_logging(settings.service_name, level=settings.log_level, log_message_text=settings.log_message_text)
@@ -90,7 +91,7 @@ def create_app(
         version=version,
         lifespan=app_lifespan,
         openapi_url="/openapi.json" if public_docs else "/internal/openapi.json",
-        docs_url="/docs" if public_docs else None,
+        docs_url=None,
         redoc_url=None,
         # FastAPI's native OpenTelemetry stays off: traces come from the contrib instrumentation (instrument_app),
         # metrics from the catalog, logs from structlog (its logs would record exception text and inputs).

@@ -21,7 +21,7 @@ from app.gateway.jwks import JwksCache
 from app.gateway.openai_errors import openai_error_response
 from app.gateway.openapi import build_openapi
 from app.gateway.ratelimit import RequestLimiter, redis_storage
-from app.gateway.routes import admin, agent, auth, completions, conversations, problems, webchat
+from app.gateway.routes import admin, agent, auth, completions, conversations, docs, problems, webchat
 from app.gateway.settings import GatewaySettings
 from app.gateway.store import GatewayStore, MemoryStore, RedisStore
 
@@ -114,11 +114,12 @@ def build_app(settings: GatewaySettings, components: Gateway | None = None) -> F
             completions.router,
             problems.router,
             webchat.router,
+            docs.router,
         ],
         readiness_checks=checks,
         lifespan=lifespan,
         trust_incoming_request_id=False,
-        problem_renderers=[(completions.PATH, openai_error_response)],
+        problem_renderers=[(completions.PATH, openai_error_response), (completions.MODELS_PATH, openai_error_response)],
         middleware=[Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)],
         public_docs=True,
     )

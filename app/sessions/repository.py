@@ -58,6 +58,25 @@ async def page_conversations(
     return (await session.scalars(query)).all()
 
 
+async def page_own_conversations(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    status: ConversationStatus | None,
+    before: UUID | None,
+    limit: int,
+) -> Sequence[Conversation]:
+    """The conversations ``scope`` may see, newest first (ids are time-ordered), from just before ``before``."""
+    query = select(Conversation).where(Conversation.tenant_id == scope.tenant_id)
+    if scope.customer_ref is not None:
+        query = query.where(Conversation.customer_ref == scope.customer_ref)
+    if status is not None:
+        query = query.where(Conversation.status == status)
+    if before is not None:
+        query = query.where(Conversation.id < before)
+    return (await session.scalars(query.order_by(Conversation.id.desc()).limit(limit))).all()
+
+
 async def page_messages(
     session: AsyncSession, conversation_id: UUID, *, after: UUID | None, limit: int
 ) -> Sequence[Message]:

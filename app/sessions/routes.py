@@ -42,6 +42,19 @@ async def create_conversation(
     return await sessions.create_conversation(session, identity, body)
 
 
+@router.get("/conversations", tags=["conversations"])
+async def list_conversations(
+    *,
+    identity: Reader,
+    session: DbSession,
+    sessions: Service,
+    status_filter: Annotated[ConversationStatus | None, Query(alias="status")] = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> ConversationPage:
+    return await sessions.list_conversations(session, identity, status=status_filter, limit=limit, cursor=cursor)
+
+
 @router.get("/conversations/{conversation_id}", tags=["conversations"])
 async def get_conversation(
     conversation_id: UUID, identity: Reader, session: DbSession, sessions: Service

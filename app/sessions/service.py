@@ -97,6 +97,24 @@ class SessionsService:
     ) -> api.Conversation:
         return conversation_view(await self._conversation(session, customer_scope(identity), conversation_id))
 
+    async def list_conversations(
+        self,
+        session: AsyncSession,
+        identity: IdentityClaims,
+        *,
+        status: ConversationStatus | None,
+        limit: int,
+        cursor: str | None,
+    ) -> api.ConversationPage:
+        """The caller's own conversations, newest first: an end user's, or the whole tenant's for keys and users."""
+        before = decode_id_cursor(cursor) if cursor else None
+        rows = await repository.page_own_conversations(
+            session, customer_scope(identity), status=status, before=before, limit=limit + 1
+        )
+        items = [conversation_view(row) for row in rows[:limit]]
+        next_cursor = encode_id_cursor(rows[limit - 1].id) if len(rows) > limit else None
+        return api.ConversationPage(items=items, next_cursor=next_cursor)
+
     async def list_messages(
         self,
         session: AsyncSession,
@@ -272,7 +290,9 @@ class SessionsService:
         """Write the answer into its placeholder, once: the first finish wins, later ones change nothing.
 
         An answer the sweeper already marked partial (its chat process looked dead) still takes the text if it
-        had none: the text is what the customer saw.
+        had none: the text is what the customer saw. The answer's ``created_at`` becomes the moment it was
+        complete (what a transcript shows beside it, and after the customer message it answers), and the
+        conversation's ``updated_at`` moves with it.
         """
         conversation = await self._conversation(session, customer_scope(identity), conversation_id, for_update=True)
         message = await repository.get_message(session, conversation.id, message_id)
@@ -288,6 +308,7 @@ class SessionsService:
             if body.usage is not None:
                 message.prompt_tokens = body.usage.prompt_tokens
                 message.completion_tokens = body.usage.completion_tokens
+            message.created_at = now
             message.updated_at = now
             conversation.updated_at = now
         return message_view(message)

@@ -245,3 +245,24 @@ def test_the_stream_parser_accepts_any_chunking(page: Page, local_run: LocalRun)
         }"""
     )
     assert events == [{"event": "delta", "data": '{"text":"a"}'}, {"event": "done", "data": '{"x":1}'}]
+
+
+def test_the_api_docs_render_with_every_outside_request_blocked(
+    page: Page, local_run: LocalRun, screenshots: Path
+) -> None:
+    base = local_run.info.gateway_url.rstrip("/")
+    outside: list[str] = []
+
+    def only_this_origin(route: Any) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_origin)
+    page.goto(f"{base}/docs")
+    expect(page.locator(".opblock-summary-path", has_text="/v1/models").first).to_be_visible()
+    expect(page.locator(".opblock-summary-path", has_text="/v1/conversations").first).to_be_visible()
+    assert outside == []
+    page.screenshot(path=str(screenshots / "api-docs.png"))

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 
 from app.devrun.demo import README_KEY, curl_session
@@ -199,7 +200,32 @@ async def test_an_engine_crash_mid_stream_ends_with_an_error_and_the_next_turn_s
 
 async def test_the_web_chat_page_and_the_api_docs_are_served(http: httpx.AsyncClient) -> None:
     page = await http.get("/chat")
+    assert (await http.get("/docs")).status_code == 200
     assert page.status_code == 200
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert (await http.get("/openapi.json")).json()["info"]["title"] == "Helpline API"
     assert (await http.get("/readyz")).json()["status"] == "ready"
+
+
+async def test_the_openai_client_lists_the_public_model_and_uses_it(local_run: LocalRun) -> None:
+    client = openai.AsyncOpenAI(base_url=f"{local_run.info.gateway_url}/v1", api_key=local_run.info.api_key)
+    try:
+        models = [model.id async for model in client.models.list()]
+        assert models == ["helpline-chat"]  # the same name a cluster serves, whatever its engine's own name
+        completion = await client.chat.completions.create(
+            model=models[0], messages=[{"role": "user", "content": "Hello"}], max_tokens=8
+        )
+        assert completion.model == "helpline-chat"
+        assert completion.choices[0].message.content
+    finally:
+        await client.close()
+
+
+async def test_a_caller_lists_its_own_conversations(http: httpx.AsyncClient, admin: Customer) -> None:
+    end_user = f"lister-{secrets.token_hex(4)}"
+    visitor = await widget_customer(http, admin, end_user)
+    mine = [await visitor.new_conversation() for _ in range(2)]
+    await (await widget_customer(http, admin, f"other-{secrets.token_hex(4)}")).new_conversation()
+    page = await visitor.call("GET", "/v1/conversations", params={"limit": 1})
+    rest = await visitor.call("GET", "/v1/conversations", params={"cursor": page["next_cursor"]})
+    assert [item["id"] for item in page["items"] + rest["items"]] == mine[::-1]

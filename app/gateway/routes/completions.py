@@ -24,6 +24,7 @@ from app.gateway.passthrough import check_passthrough
 from app.gateway.relay import CompletionStreamRelay, relay_stream, total_tokens_of
 
 PATH = "/v1/chat/completions"
+MODELS_PATH = "/v1/models"
 router = APIRouter(tags=["integrations"])
 
 
@@ -52,6 +53,29 @@ class OpenAIError(BaseModel):
 def _error_docs() -> dict[int | str, dict[str, Any]]:
     statuses = sorted({*AUTHENTICATED, 400, 404})  # 400: a field not allowed; 404: a model not served here
     return {status: {"model": OpenAIError, "description": "OpenAI-shaped error"} for status in statuses}
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: str = "model"
+    created: int
+    owned_by: str
+    max_model_len: int
+
+
+class ModelList(BaseModel):
+    object: str = "list"
+    data: list[ModelCard]
+
+
+@router.get(MODELS_PATH, response_model=ModelList, responses=_error_docs())
+async def list_models(
+    _caller: Annotated[Caller, Depends(authenticated(Scope.COMPLETIONS))], gateway: GatewayDep
+) -> Response:
+    """The models `model` may name (OpenAI-compatible; `client.models.list()`): stable public names, the same
+    on a laptop and in every cluster."""
+    upstream = await gateway.chat.request("GET", internal_path(MODELS_PATH))
+    return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
 
 
 def upstream_body(request: ChatCompletionRequest) -> dict[str, Any]:

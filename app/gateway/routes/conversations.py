@@ -16,6 +16,8 @@ from app.contracts.api import (
     MAX_PAGE_SIZE,
     Conversation,
     ConversationCreate,
+    ConversationPage,
+    ConversationStatus,
     Feedback,
     FeedbackCreate,
     HandoffRequest,
@@ -42,6 +44,23 @@ Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` 
 async def create_conversation(body: ConversationCreate, _caller: Writer, gateway: GatewayDep) -> Response:
     """Start a conversation. With a widget token, `customer_ref` is the token's end user."""
     return await forward(gateway.sessions, "POST", internal_path("/v1/conversations"), body=body)
+
+
+@router.get("", response_model=ConversationPage, responses=problem_responses())
+async def list_conversations(
+    _caller: Reader,
+    gateway: GatewayDep,
+    status: Annotated[ConversationStatus | None, Query(description="Only conversations in this status.")] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Response:
+    """The caller's conversations, newest first: a widget token's end user sees theirs, an API key the tenant's."""
+    return await forward(
+        gateway.sessions,
+        "GET",
+        internal_path("/v1/conversations"),
+        params={"status": status.value if status else None, "limit": limit, "cursor": cursor},
+    )
 
 
 @router.get("/{conversation_id}", response_model=Conversation, responses=problem_responses(404))

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.chat.completions import prepare_body, usage_of
+from app.chat.model_catalog import ModelCatalog
 from app.chat.models import UsageRecord
 from app.core.db import Database
 from app.core.errors import BadRequestError, NotFoundError, ProblemError
@@ -71,12 +72,19 @@ async def test_engine_and_request_errors_are_problems(desk: Desk) -> None:
     assert (await desk.chat.post(PATH, json=request(), headers=no_scope)).status_code == 403
 
 
+CATALOG = ModelCatalog(served_by_public={"m": "m", "public": "served-7b"}, max_model_len=4096)
+
+
 def test_prepare_body() -> None:
-    model, streamed, body = prepare_body(b'{"model": "m", "stream": true, "stream_options": {"x": 1}}', ["m"])
-    assert (model, streamed) == ("m", True)
+    public, served, streamed, body = prepare_body(
+        b'{"model": "m", "stream": true, "stream_options": {"x": 1}}', CATALOG
+    )
+    assert (public, served, streamed) == ("m", "m", True)
     assert b'"include_usage":true' in body
     assert b'"x":1' in body
-    assert prepare_body(b'{"model": "m"}', ["m"]) == ("m", False, b'{"model": "m"}')
+    assert prepare_body(b'{"model": "m"}', CATALOG) == ("m", "m", False, b'{"model": "m"}')
+    # a public name goes to the engine as the name it serves
+    assert prepare_body(b'{"model": "public"}', CATALOG) == ("public", "served-7b", False, b'{"model":"served-7b"}')
     for bad, error in [
         (b"{", ProblemError),
         (b"[]", BadRequestError),
@@ -84,7 +92,7 @@ def test_prepare_body() -> None:
         (b'{"model": "x"}', NotFoundError),
     ]:
         with pytest.raises(error):
-            prepare_body(bad, ["m"])
+            prepare_body(bad, CATALOG)
 
 
 def test_usage_of() -> None:

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from app.gateway.app import build_app
-from app.gateway.routes.webchat import ASSET_TYPES, STATIC_DIR
+from app.gateway.routes.webchat import ASSET_TYPES
 from app.gateway.settings import GatewaySettings
+from app.gateway.static_files import STATIC_DIR
 from tests.app.harness import random_secret, serve_app
 
 
@@ -92,3 +93,17 @@ def test_the_page_labels_its_controls() -> None:
     assert 'aria-live="polite"' in html
     assert 'role="alert"' in html
     assert '<html lang="en">' in html
+
+
+async def test_the_api_docs_are_self_hosted_under_the_same_policy(client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "<script>" not in page.text  # no inline script
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert all(source.startswith("/docs/assets/") or source == "data:," for source in sources), sources
+    for source in sources[1:]:
+        asset = await client.get(source)
+        assert asset.status_code == 200, source
+        assert asset.headers["content-type"].startswith(("text/javascript", "text/css"))
+    assert (await client.get("/docs/assets/index.html")).status_code == 404  # only the files the page loads

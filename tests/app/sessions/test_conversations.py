@@ -142,3 +142,31 @@ async def test_identity_is_required_and_scopes_are_checked(callers: Callers, ten
     refused = await reader.post("/conversations", {})
     assert refused.status_code == 403
     assert refused.json()["required_scopes"] == ["conversations:write"]
+
+
+async def test_listing_shows_each_caller_its_own_conversations_newest_first(callers: Callers, tenant: UUID) -> None:
+    alice, bob, key = callers.end_user(tenant, "alice"), callers.end_user(tenant, "bob"), callers.api_key(tenant)
+    alices = [(await alice.conversation())["id"] for _ in range(3)]
+    bobs = (await bob.conversation())["id"]
+    await callers.api_key(uuid4()).conversation()  # another tenant's: never listed
+
+    first = (await alice.get("/conversations", params={"limit": 2})).json()
+    second = (await alice.get("/conversations", params={"limit": 2, "cursor": first["next_cursor"]})).json()
+    assert [item["id"] for item in first["items"] + second["items"]] == alices[::-1]
+    assert second["next_cursor"] is None
+    assert [item["id"] for item in (await key.get("/conversations")).json()["items"]] == [bobs, *alices[::-1]]
+    await alice.post(f"/conversations/{alices[0]}/close")
+    closed = (await alice.get("/conversations", params={"status": "closed"})).json()["items"]
+    assert [item["id"] for item in closed] == [alices[0]]
+
+
+async def test_an_answer_is_timestamped_when_it_is_complete_and_moves_the_conversation(
+    callers: Callers, tenant: UUID
+) -> None:
+    customer = callers.api_key(tenant)
+    conversation = await customer.conversation()
+    await customer.answer(conversation["id"])
+    question, answer = (await customer.get(f"/conversations/{conversation['id']}/messages")).json()["items"]
+    assert answer["created_at"] > question["created_at"]
+    after = (await customer.get(f"/conversations/{conversation['id']}")).json()
+    assert after["updated_at"] == answer["created_at"]
