@@ -69,9 +69,7 @@ class ModelList(BaseModel):
 
 
 @router.get(MODELS_PATH, response_model=ModelList, responses=_error_docs())
-async def list_models(
-    _caller: Annotated[Caller, Depends(authenticated(Scope.COMPLETIONS))], gateway: GatewayDep
-) -> Response:
+async def list_models(_caller: Annotated[Caller, Depends(authenticated(COMPLETIONS))], gateway: GatewayDep) -> Response:
     """The models `model` may name (OpenAI-compatible; `client.models.list()`): stable public names, the same
     on a laptop and in every cluster."""
     upstream = await gateway.chat.request("GET", internal_path(MODELS_PATH))
