@@ -129,7 +129,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _SESSION.close()
 
 
-def _unavailable(message: str) -> None:
+def real_vllm_unavailable(message: str) -> None:
+    """Fail under CI (it installs what real-vLLM tests need), skip with the reason elsewhere."""
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"{message}; CI must run the real-vLLM tests (.ci/run installs the env)", pytrace=False)
     pytest.skip(f"real vLLM unavailable: {message}")
@@ -144,7 +145,7 @@ def real_vllm() -> Iterator[RealVllm]:
         return
     _SESSION.launch()  # when collection did not (a single test run by node id still gets it)
     if _SESSION.server is None:
-        _unavailable(_SESSION.problem or "not started")
+        real_vllm_unavailable(_SESSION.problem or "not started")
         return
     server = _SESSION.server
     try:
@@ -152,3 +153,12 @@ def real_vllm() -> Iterator[RealVllm]:
     except VllmStartError as exc:  # an env that imports but cannot serve is a bug, on a laptop too
         pytest.fail(f"the real vLLM did not start: {exc}", pytrace=False)
     yield RealVllm(server.base_url, server.api_key, SERVED_MODEL, MAX_MODEL_LEN, server)
+
+
+def vllm_env_or_skip() -> VllmEnv:
+    """The vLLM tool env, for tests that run vLLM themselves (its argument parser, a sandboxed server)."""
+    try:
+        return VllmEnv.locate()
+    except VllmUnavailableError as exc:
+        real_vllm_unavailable(str(exc))
+        raise
