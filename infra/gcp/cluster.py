@@ -87,6 +87,7 @@ class GkeGpuClusterArgs:
             private_endpoint=cluster.private_endpoint,
             dns_endpoint=cluster.gcp_dns_endpoint,
             api_allowed_cidrs=tuple(cluster.api_allowed_cidrs),
+            api_private_cidrs=tuple(cluster.api_private_cidrs),
             ranges=ranges,
             maintenance=MaintenanceWindow(
                 days=tuple(cluster.gcp_maintenance_days),

@@ -81,11 +81,18 @@ class MaintenanceWindow:
 
 
 def authorized_networks(
-    *, private_endpoint: bool, api_allowed_cidrs: Sequence[str], node_subnet: str
+    *,
+    private_endpoint: bool,
+    api_allowed_cidrs: Sequence[str],
+    node_subnet: str,
+    api_private_cidrs: Sequence[str] = (),
 ) -> list[tuple[str, str]]:
-    """(CIDR, display name) allowed to reach the API's IP endpoints: the node subnet when private, else the config."""
+    """(CIDR, display name) allowed to reach the API's IP endpoints: when private, the node subnet and the private
+    ranges the config adds (VPN, CI runners); else the config's public ranges."""
     if private_endpoint:
-        return [(node_subnet, "node-subnet")]
+        return [(node_subnet, "node-subnet")] + [
+            (cidr, f"api-private-{index}") for index, cidr in enumerate(api_private_cidrs)
+        ]
     return [(cidr, f"api-allowed-{index}") for index, cidr in enumerate(api_allowed_cidrs)]
 
 
@@ -106,6 +113,8 @@ class ControlPlaneSpec:
     deletion_protection: bool
     #: cheaper, faster scale-down for dev's idle GPUs; prod keeps headroom
     autoscaling_profile: str
+    #: private ranges besides the node subnet admitted to a private endpoint
+    api_private_cidrs: tuple[str, ...] = ()
 
 
 def gke_cluster(
@@ -149,6 +158,7 @@ def gke_cluster(
                     private_endpoint=spec.private_endpoint,
                     api_allowed_cidrs=spec.api_allowed_cidrs,
                     node_subnet=spec.ranges.nodes,
+                    api_private_cidrs=spec.api_private_cidrs,
                 )
             ],
             gcp_public_cidrs_access_enabled=False,
@@ -185,6 +195,7 @@ def gke_cluster(
             gcp_filestore_csi_driver_config=gcp.container.ClusterAddonsConfigGcpFilestoreCsiDriverConfigArgs(
                 enabled=True
             ),
+            # NodeLocal DNSCache: every namespace's allow-dns policy admits its address (GKE_NODE_LOCAL_DNS)
             dns_cache_config=gcp.container.ClusterAddonsConfigDnsCacheConfigArgs(enabled=True),
         ),
         cluster_autoscaling=gcp.container.ClusterClusterAutoscalingArgs(

@@ -65,6 +65,9 @@ NON_INTERNET = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16
 INTERNET = ip_block("0.0.0.0/0", NON_INTERNET)
 #: GKE Workload Identity: the metadata server that exchanges the pod's identity for Google credentials.
 GKE_METADATA = (("169.254.169.254/32", 80), ("169.254.169.252/32", 988))
+#: GKE NodeLocal DNSCache (``dnsCacheConfig``): pods' resolv.conf points at this link-local address on their node,
+#: served by a host-network agent, so a policy that admits only kube-dns pods blocks every lookup.
+GKE_NODE_LOCAL_DNS = "169.254.20.10/32"
 
 
 @dataclass(frozen=True)
@@ -76,15 +79,18 @@ class ClusterAddresses:
     api_server_cidrs: tuple[str, ...]
     #: node addresses (kubelet/cAdvisor and host-network exporters)
     node_cidrs: tuple[str, ...]
+    #: where a node-local DNS cache answers, when the cluster runs one (GKE's NodeLocal DNSCache)
+    node_local_dns: tuple[str, ...] = ()
 
 
 def _from_cidrs(cidrs: Sequence[str]) -> list[dict[str, Any]]:
     return [ip_block(cidr) for cidr in cidrs]
 
 
-def dns_egress() -> list[dict[str, Any]]:
-    """Egress rules to the cluster DNS, over UDP and TCP (large answers fall back to TCP)."""
-    to = [peer(KUBE_SYSTEM, KUBE_DNS)]
+def dns_egress(node_local_dns: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Egress rules to the cluster DNS, over UDP and TCP (large answers fall back to TCP): the kube-dns pods, and the
+    node-local cache's address where the cluster runs one."""
+    to = [peer(KUBE_SYSTEM, KUBE_DNS), *(ip_block(cidr) for cidr in node_local_dns)]
     return [allow_to(to, [DNS_PORT], protocol="UDP"), allow_to(to, [DNS_PORT])]
 
 
@@ -118,7 +124,7 @@ class BaselineBuilder:
         prometheus = peer(self.ns("monitoring"), PROMETHEUS)
         return [
             default_deny(self.ns(concern), labels=self.labels),
-            self._policy("allow-dns", concern, None, egress=dns_egress()),
+            self._policy("allow-dns", concern, None, egress=dns_egress(self.addresses.node_local_dns)),
             self._policy(
                 "allow-prometheus-scrape", concern, None, ingress=[allow_from([prometheus], SCRAPE_PORTS[concern])]
             ),

@@ -17,7 +17,7 @@ from infra.platform.edge import Edge, EdgeArgs
 from infra.platform.gateway_api import EdgeAttachment
 from infra.platform.gpu import DcgmEndpoint, GpuPlumbing, GpuPlumbingArgs
 from infra.platform.namespaces import Namespaces, NamespacesArgs
-from infra.platform.network_baseline import ClusterAddresses
+from infra.platform.network_baseline import GKE_NODE_LOCAL_DNS, ClusterAddresses
 from infra.platform.quotas import QuotaSize
 from stacks.config.cluster import ClusterConfig
 from stacks.config.platform import PlatformConfig
@@ -30,7 +30,9 @@ def cluster_addresses(cluster: ClusterConfig, platform: PlatformConfig) -> Clust
     else:
         derived_api, nodes = (cluster.gcp_master_cidr,), (cluster.gcp_subnet_cidr,)
     api = tuple(platform.kubernetes_api_cidrs) or derived_api
-    return ClusterAddresses(cloud=cluster.cloud, api_server_cidrs=api, node_cidrs=nodes)
+    # infra/gcp/control_plane.py turns NodeLocal DNSCache on for every GKE cluster
+    node_local_dns = (GKE_NODE_LOCAL_DNS,) if cluster.cloud == "gcp" else ()
+    return ClusterAddresses(cloud=cluster.cloud, api_server_cidrs=api, node_cidrs=nodes, node_local_dns=node_local_dns)
 
 
 def quota_sizes(cluster: ClusterConfig, platform: PlatformConfig) -> dict[Concern, QuotaSize]:

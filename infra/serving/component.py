@@ -210,6 +210,7 @@ class Serving(pulumi.ComponentResource):
                 gpu=self._args.cluster.gpu,
                 drain_seconds=spec.drain_seconds,
                 spread_across_zones=spec.spread_across_zones,
+                surge_fits=spec.surge_fits,
             ),
             prerequisites,
         )

@@ -115,6 +115,12 @@ def _identity_and_cache_env() -> list[dict[str, Any]]:
     ]
 
 
+def engine_rolling_update(surge_fits: bool) -> dict[str, int]:
+    """New-before-old (capacity never drops) where the GPU pool has room for the surge pod; otherwise old-before-new,
+    one replica at a time: a surge pod that can get no GPU would wait until the deadline and fail the update."""
+    return {"maxSurge": 1, "maxUnavailable": 0} if surge_fits else {"maxSurge": 0, "maxUnavailable": 1}
+
+
 def engine_deployment(
     kind: EngineKind,
     model: ModelSpec,
@@ -126,6 +132,7 @@ def engine_deployment(
     gpu: GpuScheduling,
     drain_seconds: int,
     spread_across_zones: bool,
+    surge_fits: bool = True,
 ) -> dict[str, Any]:
     """The engine Deployment. No ``replicas``: KEDA owns the count (Pulumi would fight it on every update)."""
     name = engine_name(kind, model)
@@ -209,8 +216,7 @@ def engine_deployment(
             "selector": {"matchLabels": selector_labels(name)},
             "revisionHistoryLimit": 3,
             "progressDeadlineSeconds": NODE_PROVISIONING_SECONDS + budget.seconds,
-            # Replace one replica at a time and only once its successor serves: capacity never drops.
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": engine_rolling_update(surge_fits)},
             "template": {
                 "metadata": {
                     "labels": labels,

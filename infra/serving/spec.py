@@ -93,6 +93,9 @@ class ServingSpec:
     drain_seconds: int
     #: spread replicas across zones (prod); dev clusters are zonal
     spread_across_zones: bool
+    #: the GPU pool holds one surge replica per model beyond every model's maximum, so engines may roll new-before-old
+    #: (maxSurge 1); without that room a surge pod would wait for a GPU until the rollout's deadline
+    surge_fits: bool = True
 
     @property
     def uses_gpus(self) -> bool:

@@ -108,6 +108,12 @@ class ClusterConfig(ConfigSection):
         "CIDRs allowed to reach a public Kubernetes API endpoint (dev). Ignored when privateEndpoint is true.",
         ["0.0.0.0/0"],
     )
+    api_private_cidrs: list[str] = key(
+        "apiPrivateCidrs",
+        "With privateEndpoint: private ranges besides the node subnet that may reach the private Kubernetes API "
+        "(VPN, interconnect, CI runners inside the network), as GKE master authorized networks. gcp only for now.",
+        [],
+    )
     single_nat: bool = key(
         "singleNat",
         "One NAT gateway for the whole VPC (dev, cheaper) instead of one per zone (prod, survives a zone "
@@ -246,6 +252,14 @@ class ClusterConfig(ConfigSection):
             ipaddress.ip_network(value, strict=True)
         return values
 
+    @field_validator("api_private_cidrs")
+    @classmethod
+    def _private_cidrs(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not ipaddress.ip_network(value, strict=True).is_private:
+                raise ValueError(f"{value} is not a private range: a private endpoint is reached only from inside")
+        return values
+
     # ----------------------------------------------------------------------------------------------------
     @property
     def region(self) -> str:
@@ -285,6 +299,15 @@ class ClusterConfig(ConfigSection):
             found.append(ConfigIssue("gcpProject", None, "required when cloud is gcp"))
         if self.cloud == "aws":
             found.extend(self._aws_issues())
+        if self.api_private_cidrs and (self.cloud != "gcp" or not self.private_endpoint):
+            found.append(
+                ConfigIssue(
+                    "apiPrivateCidrs",
+                    self.api_private_cidrs,
+                    "applies only to gcp with privateEndpoint: true (a public endpoint takes apiAllowedCidrs; on EKS "
+                    "the private endpoint is reached through the cluster security group)",
+                )
+            )
         found.extend(self._gpu_machine_issues())
         if self.cloud == "gcp":
             found.extend(self._gcp_issues())

@@ -319,6 +319,7 @@ class ServingConfig(_RoleKeys):
             model_cache_size_gi=self.model_cache_size_gi,
             drain_seconds=self.engine_drain_seconds,
             spread_across_zones=cluster.is_prod,
+            surge_fits=self.engine != "vllm" or gpu_demand(self.models, surge=True) <= gpu_capacity(cluster),
         )
 
     # --- validation ------------------------------------------------------------------------------------------
@@ -545,10 +546,31 @@ def _kv_cache_issues(model: ModelSpec, cluster: ClusterConfig, context_tokens: i
     return []
 
 
+def gpu_demand(models: tuple[ModelSpec, ...], *, surge: bool) -> int:
+    """GPUs every model needs at its maximum; with ``surge``, plus one rollout surge replica each (one `up` may roll
+    every model at once)."""
+    return sum((model.max_replicas + int(surge)) * model.gpus_per_replica for model in models)
+
+
+def gpu_capacity(cluster: ClusterConfig) -> int:
+    return cluster.gpu_pool_max_nodes * cluster.gpus_per_node
+
+
 def _capacity_issues(models: tuple[ModelSpec, ...], cluster: ClusterConfig) -> list[ConfigIssue]:
-    """The GPU pool must fit every model at its maximum, or the autoscaler promises replicas it cannot place."""
-    demand = sum(model.max_replicas * model.gpus_per_replica for model in models)
-    capacity = cluster.gpu_pool_max_nodes * cluster.gpus_per_node
+    """The GPU pool must fit every model at its maximum, or the autoscaler promises replicas it cannot place; prod
+    must also fit a surge replica per model, since it promises that upgrades never drop capacity (dev rolls
+    old-before-new instead when the surge does not fit: infra/serving/engine.py)."""
+    demand, capacity = gpu_demand(models, surge=False), gpu_capacity(cluster)
+    with_surge = gpu_demand(models, surge=True)
+    if demand <= capacity and cluster.is_prod and with_surge > capacity:
+        return [
+            ConfigIssue(
+                "gpuPoolMaxNodes",
+                cluster.gpu_pool_max_nodes,
+                f"prod engines roll new-before-old: at their maximum the models need {with_surge} GPUs with one surge "
+                f"replica each, but the pool holds {capacity} (gpuPoolMaxNodes x gpusPerNode); raise it",
+            )
+        ]
     if demand <= capacity:
         return []
     detail = " + ".join(f"{m.role} {m.max_replicas}x{m.gpus_per_replica}" for m in models)

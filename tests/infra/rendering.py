@@ -64,7 +64,8 @@ COMMITTED = tuple(RenderSpec(stack, cloud) for stack, cloud in COMBINATIONS)
 #: the loader), and dev on AWS on the simulator, also with every secret (none may bring back a loader, a GPU or a
 #: token mount).
 VARIANTS = (
-    RenderSpec("prod", "gcp", "secrets", secrets=SECRET_KEYS),
+    # also: a VPN range admitted to the private API endpoint
+    RenderSpec("prod", "gcp", "secrets", values={"apiPrivateCidrs": '["10.200.0.0/16"]'}, secrets=SECRET_KEYS),
     RenderSpec("dev", "aws", "simulator", values={"engine": "simulator"}, secrets=SECRET_KEYS),
 )
 

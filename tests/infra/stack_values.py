@@ -21,6 +21,7 @@ AWS_PROD: dict[str, Any] = {
     "awsZones": '["us-east-1a", "us-east-1b", "us-east-1c"]',
     "gpuCapacity": "on-demand",
     "gpuPoolMinNodes": "2",
+    "gpuPoolMaxNodes": "4",  # every model at its maximum plus one rollout surge replica each
     "privateEndpoint": "true",
     "singleNat": "false",
     **UNRESOLVED_VLLM_DIGEST_OK,

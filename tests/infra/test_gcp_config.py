@@ -110,3 +110,15 @@ def test_gcp_rules_do_not_apply_on_aws() -> None:
 )
 def test_gpus_per_accelerator_optimized_machine(machine: str, gpus: int | None) -> None:
     assert gcp_gpus_per_machine(machine) == gpus
+
+
+def test_private_api_ranges_are_private_and_only_for_a_private_gke_endpoint() -> None:
+    private = {"privateEndpoint": "true", "apiPrivateCidrs": '["10.200.0.0/16"]'}
+    assert parse_stack_config("dev", {**GCP_DEV, **private}).cluster.api_private_cidrs == ["10.200.0.0/16"]
+    (public,) = issues_of({**private, "apiPrivateCidrs": '["8.8.8.0/24"]'})
+    assert public.startswith("helpline:apiPrivateCidrs = ")
+    assert "8.8.8.0/24 is not a private range" in public
+    assert issues_of({"apiPrivateCidrs": '["10.200.0.0/16"]'}) == [
+        "helpline:apiPrivateCidrs = ['10.200.0.0/16']: applies only to gcp with privateEndpoint: true (a public "
+        "endpoint takes apiAllowedCidrs; on EKS the private endpoint is reached through the cluster security group)"
+    ]

@@ -108,7 +108,8 @@ def test_nodes_are_always_private_and_the_api_private_in_prod(gke: Render) -> No
     authorized = inputs["masterAuthorizedNetworksConfig"]
     assert authorized["gcpPublicCidrsAccessEnabled"] is False
     cidrs = [block["cidrBlock"] for block in authorized["cidrBlocks"]]
-    assert cidrs == ([config.gcp_subnet_cidr] if gke.stack == "prod" else config.api_allowed_cidrs)
+    private = [config.gcp_subnet_cidr, *config.api_private_cidrs]
+    assert cidrs == (private if gke.stack == "prod" else config.api_allowed_cidrs)
     assert inputs["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]["allowExternalTraffic"] is config.gcp_dns_endpoint
 
 
@@ -394,3 +395,10 @@ def test_only_the_model_loader_may_read_the_bucket(gke: Render) -> None:
         f"serviceAccount:{config.gcp_project}.svc.id.goog[{naming.namespace('serving')}/{MODEL_LOADER_SERVICE_ACCOUNT}]"
     )
     assert depends_on(binding, CLUSTER), "the workload pool exists only once the cluster does"
+
+
+def test_a_vpn_range_reaches_the_private_api_when_the_stack_names_it(variants: dict[str, Render]) -> None:
+    inputs = cluster(variants["prod-gcp-secrets"])
+    blocks = inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"]
+    assert {"cidrBlock": "10.200.0.0/16", "displayName": "api-private-0"} in blocks
+    assert inputs["privateClusterConfig"]["enablePrivateEndpoint"] is True

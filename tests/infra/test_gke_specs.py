@@ -35,6 +35,7 @@ PROD = {
     "gcpZones": ZONES,
     "gpuCapacity": "on-demand",
     "gpuPoolMinNodes": "2",
+    "gpuPoolMaxNodes": "4",
     "privateEndpoint": "true",
     **UNRESOLVED_VLLM_DIGEST_OK,
 }
@@ -81,6 +82,16 @@ def test_private_api_admits_the_node_subnet_and_public_api_the_configured_cidrs(
     assert authorized_networks(
         private_endpoint=False, api_allowed_cidrs=["203.0.113.0/24", "198.51.100.7/32"], node_subnet="10.0.0.0/20"
     ) == [("203.0.113.0/24", "api-allowed-0"), ("198.51.100.7/32", "api-allowed-1")]
+
+
+def test_a_private_api_also_admits_the_configured_private_ranges() -> None:
+    """VPN and CI runner ranges reach prod's private endpoint only when the stack names them (apiPrivateCidrs)."""
+    assert authorized_networks(
+        private_endpoint=True,
+        api_allowed_cidrs=["0.0.0.0/0"],
+        node_subnet="10.0.0.0/20",
+        api_private_cidrs=["10.200.0.0/16", "172.20.0.0/24"],
+    ) == [("10.0.0.0/20", "node-subnet"), ("10.200.0.0/16", "api-private-0"), ("172.20.0.0/24", "api-private-1")]
 
 
 # --- node pools -----------------------------------------------------------------------------------------------------

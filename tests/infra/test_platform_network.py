@@ -39,12 +39,11 @@ def test_dns_egress_goes_only_to_kube_dns_on_53(platform: Render) -> None:  # no
         assert spec["policyTypes"] == ["Egress"]
         assert spec["podSelector"] == {}
         for rule in spec["egress"]:
-            assert rule["to"] == [
-                {
-                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                }
-            ]
+            assert rule["to"][0] == {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+            assert rule["to"][1:] in ([], [{"ipBlock": {"cidr": "169.254.20.10/32"}}])
         assert set().union(*(ports_of(rule) for rule in spec["egress"])) == {("UDP", 53), ("TCP", 53)}
 
 
@@ -191,3 +190,19 @@ def test_every_pod_that_mounts_an_api_token_may_reach_the_api(platform: Render) 
         if spec.get("automountServiceAccountToken") is True and labels.get("helpline.io/kube-api") != "true":
             missing.append(f"{obj['kind']} {obj['metadata']['namespace']}/{obj['metadata']['name']}")
     assert not missing, missing
+
+
+def test_node_local_dns_is_reachable_under_default_deny_where_the_cluster_runs_it(render: Render) -> None:
+    """GKE's NodeLocal DNSCache answers on 169.254.20.10 from a host-network agent: allow-dns must admit it, in every
+    namespace, on both protocols; EKS runs no node-local cache (if it ever does, its address joins the same list)."""
+    clusters = render.of_type("gcp:container/cluster:Cluster")
+    dns_cache = any(c["inputs"].get("addonsConfig", {}).get("dnsCacheConfig", {}).get("enabled") for c in clusters)
+    assert dns_cache == (render.cloud == "gcp")
+    for concern in CONCERNS:
+        spec = policy(render, concern, "allow-dns")
+        node_local = [
+            ports_of(rule) for rule in spec["egress"] if {"ipBlock": {"cidr": "169.254.20.10/32"}} in rule["to"]
+        ]
+        assert (set().union(*node_local) if node_local else set()) == (
+            {("UDP", 53), ("TCP", 53)} if dns_cache else set()
+        ), f"{render.id} {concern}"

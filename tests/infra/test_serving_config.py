@@ -203,3 +203,11 @@ def test_hf_token_must_be_a_secret() -> None:
     ]
     config = parse_stack_config("dev", {**AWS_DEV, "hfToken": "hf_abc"}, secret_keys=("hfToken",))
     assert config.serving.hf_token is True
+
+
+def test_prod_refuses_a_gpu_pool_without_room_for_a_surge_replica_per_model() -> None:
+    found = issues_of({**AWS_PROD, "chatMaxReplicas": "6"}, "prod")
+    assert found == [
+        "helpline:gpuPoolMaxNodes = 8: prod engines roll new-before-old: at their maximum the models need 9 GPUs with "
+        "one surge replica each, but the pool holds 8 (gpuPoolMaxNodes x gpusPerNode); raise it"
+    ]

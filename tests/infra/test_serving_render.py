@@ -331,3 +331,20 @@ def test_the_engine_runs_as_uid_10001_without_a_passwd_entry(rendered: Render) -
             path = env[name]
             assert any(path == root or path.startswith(f"{root}/") for root in writable), (name, path, writable)
         assert "/tmp" in writable  # Python's tempfile, vLLM's IPC sockets
+
+
+def test_a_rollout_never_waits_for_a_gpu_the_pool_cannot_add(rendered: Render) -> None:
+    """Engines roll new-before-old only where the GPU pool holds every model at its maximum plus one surge replica
+    each; otherwise (dev: pool 2 = chat 1 + classifier 1) old-before-new, so the surge pod never waits for a GPU until
+    the deadline and fails `pulumi up`."""
+    config = rendered.stack_config
+    capacity = config.cluster.gpu_pool_max_nodes * config.cluster.gpus_per_node
+    with_surge = sum((m.max_replicas + 1) * m.gpus_per_replica for m in config.serving.models)
+    for deployment in engines(rendered):
+        update = deployment["spec"]["strategy"]["rollingUpdate"]
+        if simulator(rendered) or with_surge <= capacity:
+            assert update == {"maxSurge": 1, "maxUnavailable": 0}, rendered.id
+        else:
+            assert update == {"maxSurge": 0, "maxUnavailable": 1}, rendered.id
+    if rendered.stack == "prod":
+        assert with_surge <= capacity, "prod promises upgrades that never drop capacity"
