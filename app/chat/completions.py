@@ -19,12 +19,12 @@ from starlette.responses import Response, StreamingResponse
 from app.chat.background import BackgroundTasks
 from app.chat.engine import EngineClient, engine_error_problem, error_message_of
 from app.chat.model_catalog import ModelCatalog, model_field_rewriter
+from app.chat.metering import count_tokens
 from app.chat.records import Records, Usage
 from app.chat.settings import ChatSettings
 from app.contracts import problems
 from app.contracts.internal import IdentityClaims
 from app.core.errors import BadRequestError, NotFoundError, ProblemError
-from app.core.metrics import METRICS
 from app.core.sse import SSE_HEADERS, SSEParser
 
 PATH = "/chat/completions"
@@ -122,8 +122,7 @@ class CompletionsProxy:
     def _meter(self, identity: IdentityClaims, model: str, usage: dict[str, int] | None) -> None:
         if usage is None:
             return
-        METRICS.tokens_total.labels(model=model, kind="prompt").inc(usage["prompt_tokens"])
-        METRICS.tokens_total.labels(model=model, kind="completion").inc(usage["completion_tokens"])
+        count_tokens(model, identity.tenant_id, usage)
         record = Usage(
             tenant_id=identity.tenant_id,
             key_id=identity.key_id,

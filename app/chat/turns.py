@@ -36,6 +36,7 @@ from app.chat.escalation import (
     classification_of,
     escalation_reason,
 )
+from app.chat.metering import count_tokens
 from app.chat.profiles import ProfileStore
 from app.chat.prompt import ContextBudget, build_messages, fits_alone
 from app.chat.records import Records, Usage
@@ -274,9 +275,8 @@ class TurnService:
         if usage is None:
             return
         model = turn.profile.model
-        METRICS.tokens_total.labels(model=model, kind="prompt").inc(usage["prompt_tokens"])
-        METRICS.tokens_total.labels(model=model, kind="completion").inc(usage["completion_tokens"])
         identity = turn.request.identity
+        count_tokens(model, identity.tenant_id, usage)
         record = Usage(
             tenant_id=identity.tenant_id,
             key_id=identity.key_id,

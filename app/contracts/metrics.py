@@ -82,6 +82,13 @@ SERVICE_METRICS: tuple[Metric, ...] = (
         ("model", "kind"),
         "Tokens charged from engine usage; kind=prompt|completion.",
     ),
+    Metric(
+        "helpline_tenant_tokens_total",
+        "counter",
+        ("tenant", "kind"),
+        "Tokens charged per tenant (its id, not its name); kind=prompt|completion. The cost rules share the GPU spend "
+        "by it.",
+    ),
     Metric("helpline_active_streams", "gauge", ("service",), "SSE streams open now."),
     Metric(
         "helpline_rate_limit_rejections_total",

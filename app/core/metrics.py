@@ -44,6 +44,7 @@ class ServiceMetrics:
     http_requests_in_flight: Gauge
     time_to_first_token_seconds: Histogram
     tokens_total: Counter
+    tenant_tokens_total: Counter
     active_streams: Gauge
     rate_limit_rejections_total: Counter
     handoffs_total: Counter

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_random as random
 
+from infra.capacity.gpus import PRICES_AS_OF, gpu_profile
 from infra.cluster import ClusterInterface
 from infra.k8s.labels import KUBE_API_ACCESS, standard_labels
 from infra.k8s.objects import secret
@@ -26,7 +27,7 @@ from infra.platform.monitoring_alertmanager import RECEIVERS_SECRET, Receiver, R
 from infra.platform.monitoring_charts import KUBE_PROMETHEUS_STACK_CHART
 from infra.platform.monitoring_dashboards import dashboard_config_maps
 from infra.platform.monitoring_network import monitoring_policies
-from infra.platform.monitoring_rules import prometheus_rules
+from infra.platform.monitoring_rules import CostInputs, prometheus_rules
 from infra.platform.monitoring_targets import helpline_targets, platform_targets, service_monitor
 from infra.platform.monitoring_values import (
     FULLNAME,
@@ -58,6 +59,7 @@ class MonitoringArgs:
     values: MonitoringValuesArgs
     logs: LogPipelineArgs
     traces: TracingArgs
+    cost: CostInputs
 
     @classmethod
     def from_config(
@@ -75,6 +77,7 @@ class MonitoringArgs:
         workloads = [naming.namespace(concern) for concern in ("app", "serving", "data", "ingress", "platform")]
         replicas = 2 if cluster.is_prod else 1
         storage = interface.block_storage_class
+        list_price = gpu_profile(cluster.gpu_type).hourly_price(cluster.cloud, cluster.gpu_capacity)
         return cls(
             stack=naming.stack,
             namespace=namespace,
@@ -114,6 +117,14 @@ class MonitoringArgs:
                 retention_hours=retention_hours(platform.tempo_retention),
                 collector_replicas=replicas,
                 kube_api_labels=KUBE_API_ACCESS,
+            ),
+            cost=CostInputs(
+                gpu_hour_price=platform.gpu_hour_price or list_price or 0.0,
+                daily_budget=platform.gpu_daily_budget,
+                cloud=cluster.cloud,
+                gpu_type=cluster.gpu_type,
+                capacity=cluster.gpu_capacity,
+                price_source="config" if platform.gpu_hour_price else f"list price {PRICES_AS_OF}",
             ),
         )
 
@@ -170,7 +181,7 @@ class Monitoring(pulumi.ComponentResource):
         ]
         for target in targets:
             declare(service_monitor(target, args.namespace, labels), after_crds)
-        for rule in prometheus_rules(args.namespace, labels):
+        for rule in prometheus_rules(args.namespace, labels, args.cost):
             declare(rule, after_crds)
         for config_map in dashboard_config_maps(args.namespace, labels):
             declare(config_map, inside)

@@ -37,6 +37,7 @@ EXTERNAL_SOURCES: tuple[ExternalSource, ...] = (
             "kube_deployment_spec_replicas",
             "kube_deployment_status_replicas_available",
             "kube_node_status_condition",
+            "kube_node_status_capacity",
             "kube_horizontalpodautoscaler_status_current_replicas",
             "kube_horizontalpodautoscaler_spec_max_replicas",
         ),

@@ -139,6 +139,19 @@ class PlatformConfig(ConfigSection):
     loki_storage_gi: int = key("lokiStorageGi", "Loki's volume, GiB (chunks and index).", 50, ge=5, le=4096)
     tempo_retention: str = key("tempoRetention", "How long Tempo keeps traces (36h, 15d, 2w).", "3d")
     tempo_storage_gi: int = key("tempoStorageGi", "Tempo's volume, GiB (trace blocks and WAL).", 20, ge=5, le=4096)
+    gpu_hour_price: float = key(
+        "gpuHourPrice",
+        "USD per GPU-hour for the cost rules; 0 takes the dated list price of the cloud, gpuType and gpuCapacity "
+        "(infra/capacity/gpus.py).",
+        0.0,
+        ge=0,
+    )
+    gpu_daily_budget: float = key(
+        "gpuDailyBudget",
+        "USD of GPU spend per 24 hours above which GpuDailySpendOverBudget fires; 0 sets no budget.",
+        0.0,
+        ge=0,
+    )
     alert_pager_webhook_url: bool = key(
         "alertPagerWebhookUrl",
         "Webhook that pages the on-call (Alertmanager webhook format): receives severity=critical. Unset: critical "

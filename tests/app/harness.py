@@ -38,6 +38,7 @@ from app.core.waits import scaled
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_DSN = os.environ.get("HELPLINE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("HELPLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: a service's start-up (migrations, imports) on an idle machine; scaled by HELPLINE_WAIT_SCALE when waited on
 STARTUP_TIMEOUT_SECONDS = 20.0
 
 
@@ -255,7 +256,7 @@ def run_service_process(
         if process.poll() is None:
             process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=scaled(10))
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -290,4 +291,6 @@ def _wait_until_answering(handle: ServiceProcess, ready_path: str) -> None:
         except httpx.TransportError:
             pass
         time.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer within {scaled(STARTUP_TIMEOUT_SECONDS)} s")
+    raise TimeoutError(
+        f"{url} did not answer within {scaled(STARTUP_TIMEOUT_SECONDS):g} s (HELPLINE_WAIT_SCALE scales it)"
+    )

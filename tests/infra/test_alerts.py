@@ -39,7 +39,7 @@ def github_anchor(heading: str) -> str:
 
 
 def test_there_are_rule_files_and_each_has_a_unit_test_file() -> None:
-    assert {rule_file_name(p) for p in RULE_FILES} == {"engine", "kubernetes", "saturation", "slo"}
+    assert {rule_file_name(p) for p in RULE_FILES} == {"cost", "engine", "kubernetes", "saturation", "slo"}
     for path in RULE_FILES:
         test_file = ALERT_TESTS / f"{rule_file_name(path)}.test.yaml"
         assert test_file.exists(), f"{path.name} has no promtool unit tests ({test_file.name})"

@@ -109,3 +109,14 @@ def test_gpu_customer_service_and_slo_dashboards_cover_the_issue() -> None:
     slo_rows = [row.title for row in by_uid("helpline-slo").rows]
     assert len(slo_rows) == 3
     assert all("Error budget left (30d)" in {p.title for p in row.panels} for row in by_uid("helpline-slo").rows)
+
+
+def test_the_cost_dashboard_shows_spend_unit_costs_and_idle_gpus() -> None:
+    assert {
+        "GPU spend per hour",
+        "Last 24 hours",
+        "Per million generated tokens",
+        "Per conversation",
+        "Per tenant (per hour)",
+        "Idle share",
+    } <= panel_titles("helpline-cost")

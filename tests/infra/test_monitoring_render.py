@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from infra.aws.storage import BLOCK_STORAGE_CLASS as AWS_BLOCK_CLASS
+from infra.capacity.gpus import PRICES_AS_OF, gpu_profile
 from infra.gcp.storage import BLOCK_STORAGE_CLASS as GCP_BLOCK_CLASS
 from infra.platform.alerts import load_rule_file, rule_file_name, rule_files
 from infra.platform.logging_pipeline import JSON_FIELDS, LABEL_FIELDS, METADATA_FIELDS
@@ -179,7 +180,26 @@ def test_service_monitors_follow_the_scrape_convention(rendered: Render) -> None
 
 def test_prometheus_rules_are_the_rule_files(rendered: Render, tmp_path: Path) -> None:
     rules = {obj["metadata"]["name"]: obj["spec"] for obj in rendered.objects("PrometheusRule", namespace(rendered))}
+    cost_inputs = rules.pop("helpline-cost-inputs")
     assert rules == {f"helpline-{rule_file_name(path)}": load_rule_file(path) for path in rule_files()}
+    price, budget = cost_inputs["groups"][0]["rules"]
+    assert price["record"] == "helpline:gpu_hour_price_dollars"
+    assert budget == {"record": "helpline:gpu_daily_budget_dollars", "expr": "vector(0)"}
+
+
+def test_the_gpu_price_is_the_dated_list_price_unless_the_stack_sets_one(renders: dict[str, Render]) -> None:
+    """The committed stacks set no gpuHourPrice: each records the list price of its cloud, GPU and capacity."""
+    for name in ("dev-aws", "prod-gcp"):
+        spec = next(
+            obj["spec"]
+            for obj in renders[name].objects("PrometheusRule", namespace(renders[name]))
+            if obj["metadata"]["name"] == "helpline-cost-inputs"
+        )
+        price = spec["groups"][0]["rules"][0]
+        labels = price["labels"]
+        expected = gpu_profile(labels["gpu_type"]).hourly_price(labels["cloud"], labels["capacity"])
+        assert price["expr"] == f"vector({expected:g})"
+        assert labels["price_source"] == f"list price {PRICES_AS_OF}"
 
 
 @pytest.mark.promtool
@@ -200,7 +220,7 @@ def test_dashboards_are_provisioned_for_the_grafana_sidecar(rendered: Render) ->
     maps = [
         m for m in rendered.objects("ConfigMap", namespace(rendered)) if m["metadata"]["name"].startswith("dashboard-")
     ]
-    assert len(maps) == 4
+    assert len(maps) == 5
     for config_map in maps:
         assert config_map["metadata"]["labels"][sidecar["label"]] == sidecar["labelValue"]
         assert sidecar["folderAnnotation"] in config_map["metadata"]["annotations"]

@@ -35,6 +35,13 @@ def iter_rules(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [rule for group in spec["groups"] for rule in group["rules"]]
 
 
+#: Recorded by the per-stack ``helpline-cost-inputs`` rule (``monitoring_rules.cost_input_rules``) from the config.
+COST_INPUT_SERIES = ("helpline:gpu_hour_price_dollars", "helpline:gpu_daily_budget_dollars")
+
+
 def recorded_names() -> set[str]:
     """Series the recording rules create: dashboards and alerts may read them like exported metrics."""
-    return {rule["record"] for path in rule_files() for rule in iter_rules(load_rule_file(path)) if "record" in rule}
+    recorded = {
+        rule["record"] for path in rule_files() for rule in iter_rules(load_rule_file(path)) if "record" in rule
+    }
+    return recorded | set(COST_INPUT_SERIES)

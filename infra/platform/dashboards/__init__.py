@@ -6,9 +6,9 @@ watches and loads into the folder named by the ``grafana_folder`` annotation (``
 
 from __future__ import annotations
 
-from infra.platform.dashboards import customer_service, gpu, llm_serving, slo
+from infra.platform.dashboards import cost, customer_service, gpu, llm_serving, slo
 from infra.platform.dashboards.builder import Dashboard
 
 
 def dashboards() -> list[Dashboard]:
-    return [llm_serving.dashboard(), gpu.dashboard(), customer_service.dashboard(), slo.dashboard()]
+    return [llm_serving.dashboard(), gpu.dashboard(), customer_service.dashboard(), slo.dashboard(), cost.dashboard()]
