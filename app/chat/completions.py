@@ -18,8 +18,8 @@ from starlette.responses import Response, StreamingResponse
 
 from app.chat.background import BackgroundTasks
 from app.chat.engine import EngineClient, engine_error_problem, error_message_of
-from app.chat.model_catalog import ModelCatalog, model_field_rewriter
 from app.chat.metering import count_tokens
+from app.chat.model_catalog import ModelCatalog, model_field_rewriter
 from app.chat.records import Records, Usage
 from app.chat.settings import ChatSettings
 from app.contracts import problems
