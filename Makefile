@@ -8,6 +8,7 @@ UV := .tools/bin/uv
 PY := .venv/bin/python
 CHECKOV := .venv-tools/checkov/bin/checkov
 HELM := .tools/bin/helm
+PIP_AUDIT := .venv-tools/pip-audit/bin/pip-audit
 STACK ?= dev
 CLOUD ?=
 PYTEST_ARGS ?=
@@ -18,7 +19,7 @@ GPU ?= nvidia-l4
 CAPACITY_ARGS ?=
 BASE ?= build/render-base
 
-.PHONY: capacity help setup vllm-env test test-fast lint fmt typecheck render render-all run bench config-docs roles-doc services clean images-lint policy render-diff
+.PHONY: capacity help setup vllm-env test test-fast lint fmt typecheck render render-all run bench config-docs roles-doc audit services clean images-lint policy render-diff
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +36,10 @@ $(CHECKOV): tools/checkov.lock | $(UV)
 	$(UV) venv --quiet --allow-existing --python 3.11 .venv-tools/checkov
 	$(UV) pip install --quiet --python .venv-tools/checkov/bin/python --require-hashes -r tools/checkov.lock
 	touch $@
+
+$(PIP_AUDIT): tools/pip-audit.lock | $(UV)
+	$(UV) venv --quiet --allow-existing --python 3.11 .venv-tools/pip-audit
+	$(UV) pip install --quiet --python .venv-tools/pip-audit/bin/python --require-hashes -r tools/pip-audit.lock
 
 $(HELM): tools/helm.lock scripts/install-helm.sh | $(UV)
 	scripts/install-helm.sh
@@ -59,7 +64,12 @@ fmt: setup ## apply ruff's fixes and formatting
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-test: setup services lint vllm-env ## the whole suite: lint, type check, infra render checks, app, e2e, browser
+audit: setup $(PIP_AUDIT) ## known vulnerabilities in uv.lock (pip-audit, PyPI advisories): any finding fails unless accepted in tools/audit-accepted.toml
+	@mkdir -p build/audit
+	$(UV) export --quiet --frozen --no-emit-project --all-groups --format requirements-txt -o build/audit/requirements.txt
+	$(PY) tools/dependency_audit.py build/audit/requirements.txt
+
+test: setup services lint audit vllm-env ## the whole suite: lint, dependency audit, type check, infra render checks, app, e2e, browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup services vllm-env ## pytest without lint, for the edit-test loop

@@ -84,6 +84,11 @@ async def api_key_by_id(session: AsyncSession, *, tenant_id: UUID, key_id: UUID)
     return await session.scalar(select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id))
 
 
+async def api_key_by_id_unscoped(session: AsyncSession, key_id: UUID) -> ApiKey | None:
+    """For the gateway's revocation check only (a service call: the key id comes from a verified credential)."""
+    return await session.get(ApiKey, key_id)
+
+
 async def api_key_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
     """The only unscoped lookup: verifying a presented key is how its tenant becomes known."""
     return await session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))

@@ -1,9 +1,13 @@
 """Make a key revocation effective at the gateway at once, through the gateway's Redis.
 
 The gateway caches verified keys for a minute and accepts widget tokens for up to an hour without asking
-auth. A revocation therefore writes a marker (``hl:revoked:<key id>``) the gateway checks on every request,
-and drops the cached verification. It happens inside the revoking request's transaction, before the commit:
-if Redis is unreachable the revocation fails (503) and is retried, instead of succeeding on paper only.
+auth. A revocation therefore writes the key's state ``revoked`` (``hl:keystate:<key id>``), which the gateway
+reads on every request, and drops the cached verification. It happens inside the revoking request's
+transaction, before the commit: if Redis is unreachable the revocation fails (503) and is retried.
+
+Redis is only the fast path. ``revoked_at`` in Postgres is the truth: when the state is missing from Redis
+(restart without persistence, eviction, failover) the gateway asks auth (``key_state``) and caches the answer,
+so a lost marker can no longer re-admit a revoked key's widget tokens.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.contracts import problems
-from app.core.api_keys import REVOKED_MARKER_TTL_SECONDS, KeyspaceLayout
+from app.core.api_keys import KEY_STATE_REVOKED, REVOKED_MARKER_TTL_SECONDS, KeyspaceLayout
 from app.core.errors import ProblemError
 
 
@@ -32,7 +36,7 @@ class RevocationPublisher:
             return
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.set(self.layout.revoked(key_id), "1", ex=REVOKED_MARKER_TTL_SECONDS)
+                pipe.set(self.layout.key_state(key_id), KEY_STATE_REVOKED, ex=REVOKED_MARKER_TTL_SECONDS)
                 pipe.delete(self.layout.verified_key(key_hash))
                 await pipe.execute()
         except RedisError as exc:

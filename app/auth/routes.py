@@ -22,7 +22,7 @@ from app.contracts.api import (
     UserCreate,
     WidgetTokenRequest,
 )
-from app.contracts.internal import VerifiedKey, VerifyKeyRequest
+from app.contracts.internal import KeyState, VerifiedKey, VerifyKeyRequest
 from app.core.db import DbSession
 
 router = APIRouter()
@@ -73,6 +73,12 @@ async def revoke_api_key(key_id: UUID, identity: AdminIdentity, session: DbSessi
 @router.post("/v1/users", status_code=201, tags=["admin"])
 async def create_user(body: UserCreate, identity: AdminIdentity, session: DbSession, auth: Service) -> User:
     return await auth.create_user(session, identity, body)
+
+
+@router.get("/internal/v1/api-keys/{key_id}/state", tags=["internal"])
+async def key_state(key_id: UUID, _caller: GatewayCaller, session: DbSession, auth: Service) -> KeyState:
+    """The truth behind the gateway's cached key state (asked when Redis has none: revocation fails safe)."""
+    return await auth.key_state(session, key_id)
 
 
 @router.post("/internal/v1/api-keys:verify", tags=["internal"])

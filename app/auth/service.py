@@ -32,7 +32,7 @@ from app.contracts.api import (
     UserCreate,
     WidgetTokenRequest,
 )
-from app.contracts.internal import IdentityClaims, VerifiedKey
+from app.contracts.internal import IdentityClaims, KeyState, VerifiedKey
 from app.core.access_tokens import AccessTokenClaims, Signer
 from app.core.api_keys import generate_api_key, hash_api_key, is_well_formed_api_key
 from app.core.db import utcnow
@@ -142,6 +142,11 @@ class AuthService:
             row.revoked_at = utcnow()
             await session.flush()
         await self.revocations.publish(row.id, row.key_hash)
+
+    async def key_state(self, session: AsyncSession, key_id: UUID) -> KeyState:
+        """Revoked or not, from the database; an unknown id counts as revoked (nothing may pass on it)."""
+        row = await repository.api_key_by_id_unscoped(session, key_id)
+        return KeyState(key_id=key_id, revoked=row is None or row.revoked_at is not None)
 
     async def verify_api_key(self, session: AsyncSession, key: str) -> VerifiedKey:
         if not is_well_formed_api_key(key):

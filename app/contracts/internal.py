@@ -46,6 +46,13 @@ class VerifyKeyRequest(Model):
     key: str = Field(max_length=200)
 
 
+class KeyState(Model):
+    """Whether a key (and every widget token it issued) is revoked, read from auth's database."""
+
+    key_id: UUID
+    revoked: bool
+
+
 class VerifiedKey(Model):
     key_id: UUID
     tenant_id: UUID

@@ -26,6 +26,11 @@ KEY_CACHE_TTL_SECONDS = 60
 #: How long a revocation marker lives: longer than any credential derived from the key (widget tokens live at
 #: most an hour) and than a cached verification, so nothing issued before the revocation outlives it.
 REVOKED_MARKER_TTL_SECONDS = 3600 + 300
+#: How long the gateway trusts a cached "active" key state before asking auth (Postgres) again. A missing state
+#: (expired, evicted, Redis restarted empty) is never read as active: the gateway asks auth, so revocation holds.
+ACTIVE_STATE_TTL_SECONDS = 60
+KEY_STATE_ACTIVE = "active"
+KEY_STATE_REVOKED = "revoked"
 
 
 def _base32(data: bytes) -> str:
@@ -67,8 +72,9 @@ class KeyspaceLayout:
     def verified_key(self, key_hash: str) -> str:
         return f"{self.prefix}key:{key_hash}"
 
-    def revoked(self, key_id: UUID) -> str:
-        return f"{self.prefix}revoked:{key_id}"
+    def key_state(self, key_id: UUID) -> str:
+        """The key's cached state (``active``/``revoked``); Postgres in auth is the truth behind it."""
+        return f"{self.prefix}keystate:{key_id}"
 
     def tokens(self, key_id: UUID, day: str) -> str:
         """Tokens charged to a key on one UTC day (``YYYYMMDD``)."""

@@ -1,5 +1,9 @@
 """Admission control per API key: revocation, daily token quota, requests per minute, concurrent streams.
 
+Revocation is read from the key's cached state in the store; when it is missing (expired, evicted, or Redis came
+back empty) the gateway asks auth, whose Postgres row is the truth, and caches the answer: a lost cache fails
+safe instead of re-admitting a revoked key's widget tokens.
+
 Refusals are 429 problems with ``Retry-After`` and the IETF draft ``RateLimit-*`` headers, counted in
 ``helpline_rate_limit_rejections_total{tier, limit}``. Tokens are charged after an answer from the engine's
 reported usage; the quota is checked before the next request, so an answer is never cut short by it.
@@ -11,11 +15,13 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from uuid import UUID
 
 from app.contracts import problems
 from app.contracts.api import Tier
 from app.contracts.internal import IdentityClaims
+from app.core.api_keys import ACTIVE_STATE_TTL_SECONDS, REVOKED_MARKER_TTL_SECONDS
 from app.core.errors import ProblemError
 from app.core.identity import InvalidIdentityError
 from app.core.ids import uuid7
@@ -62,6 +68,12 @@ def rate_limit_headers(*, limit: int, remaining: int, reset_seconds: int, policy
     }
 
 
+class KeyStates(Protocol):
+    """The source of truth for revocation (auth's database), asked when the store has no cached state."""
+
+    async def revoked(self, key_id: UUID) -> bool: ...
+
+
 @dataclass
 class StreamLease:
     """A slot in a key's concurrent-stream cap, renewed in the background until released."""
@@ -100,15 +112,15 @@ class Gatekeeper:
         self,
         store: GatewayStore,
         limiter: RequestLimiter,
+        key_states: KeyStates,
         *,
         user_requests_per_minute: int,
-        login_attempts_per_minute: int,
         lease_seconds: int,
     ) -> None:
         self.store = store
         self.limiter = limiter
+        self.key_states = key_states
         self.user_requests_per_minute = user_requests_per_minute
-        self.login_attempts_per_minute = login_attempts_per_minute
         self.lease_seconds = lease_seconds
         self._charges: set[asyncio.Task[None]] = set()
 
@@ -140,6 +152,11 @@ class Gatekeeper:
             self._acquire(lease, policy),
         )
         try:
+            revoked = admission.revoked
+            if revoked is None:
+                revoked = await self._key_state_from_auth(identity.key_id)
+            if revoked:
+                raise InvalidIdentityError("The API key has been revoked.")
             self._check(identity, policy, admission, decision, now)
             if lease is not None and not granted:
                 self._refuse_streams(identity, policy)
@@ -156,11 +173,16 @@ class Gatekeeper:
             return False
         return await self.store.acquire_stream(lease.key_id, lease.lease, policy.concurrent_streams, self.lease_seconds)
 
+    async def _key_state_from_auth(self, key_id: UUID) -> bool:
+        """Ask the truth (auth) and cache it; an unreachable auth is a 503, never an admission."""
+        revoked = await self.key_states.revoked(key_id)
+        ttl = REVOKED_MARKER_TTL_SECONDS if revoked else ACTIVE_STATE_TTL_SECONDS
+        await self.store.cache_key_state(key_id, revoked=revoked, ttl_seconds=ttl)
+        return revoked
+
     def _check(
         self, identity: IdentityClaims, policy: TierPolicy, admission: Admission, decision: LimitDecision, now: datetime
     ) -> None:
-        if admission.revoked:
-            raise InvalidIdentityError("The API key has been revoked.")
         if policy.tokens_per_day is not None and admission.tokens_used >= policy.tokens_per_day:
             reset = seconds_until_utc_midnight(now)
             METRICS.rate_limit_rejections_total.labels(tier=self._tier(identity), limit="tokens").inc()
@@ -175,12 +197,6 @@ class Gatekeeper:
             )
         if not decision.allowed:
             self._refuse_rate(self._tier(identity), decision.limit, decision.remaining, decision.reset_seconds)
-
-    async def admit_login(self, tenant: str, email: str) -> None:
-        """Slow down password guessing: a few attempts per tenant and email per minute."""
-        decision = await self.limiter.hit(self.login_attempts_per_minute, "login", tenant, email.lower())
-        if not decision.allowed:
-            self._refuse_rate("login", decision.limit, decision.remaining, decision.reset_seconds)
 
     def _refuse_rate(self, tier: str, limit: int, remaining: int, reset_seconds: int) -> None:
         METRICS.rate_limit_rejections_total.labels(tier=tier, limit="requests").inc()

@@ -16,8 +16,9 @@ from app.core.redis import redis_client
 from app.gateway.admission import Gatekeeper
 from app.gateway.body_limit import BodyLimitMiddleware
 from app.gateway.components import Gateway
-from app.gateway.credentials import Authenticator, LocalKeyCache, ServiceToken
+from app.gateway.credentials import Authenticator, AuthKeyStates, LocalKeyCache, ServiceToken
 from app.gateway.jwks import JwksCache
+from app.gateway.login_throttle import LoginThrottle
 from app.gateway.openai_errors import openai_error_response
 from app.gateway.openapi import build_openapi
 from app.gateway.ratelimit import RequestLimiter, redis_storage
@@ -52,6 +53,7 @@ def build_components(settings: GatewaySettings) -> Gateway:
     auth_client = client(settings.auth_url, "auth")
     jwks = JwksCache(auth_client, refresh_seconds=settings.jwks_refresh_seconds)
     secret = settings.internal_token_secret.get_secret_value()
+    service_token = ServiceToken(secret)
     return Gateway(
         internal_secret=secret,
         auth=auth_client,
@@ -63,16 +65,22 @@ def build_components(settings: GatewaySettings) -> Gateway:
             store=store,
             auth=auth_client,
             jwks=jwks,
-            service_token=ServiceToken(secret),
+            service_token=service_token,
             key_cache_seconds=settings.key_cache_seconds,
             local_cache=local_cache,
         ),
         gatekeeper=Gatekeeper(
             store,
             limiter,
+            AuthKeyStates(auth_client, service_token),
             user_requests_per_minute=settings.user_requests_per_minute,
-            login_attempts_per_minute=settings.login_attempts_per_minute,
             lease_seconds=settings.stream_lease_seconds,
+        ),
+        login_throttle=LoginThrottle(
+            limiter.storage,
+            per_account_client=settings.login_failures_per_account_client,
+            per_client=settings.login_failures_per_client,
+            window_minutes=settings.login_window_minutes,
         ),
     )
 

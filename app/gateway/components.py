@@ -8,6 +8,7 @@ from app.core.internal_client import InternalClient
 from app.gateway.admission import Gatekeeper
 from app.gateway.credentials import Authenticator
 from app.gateway.jwks import JwksCache
+from app.gateway.login_throttle import LoginThrottle
 from app.gateway.store import GatewayStore
 
 
@@ -21,6 +22,7 @@ class Gateway:
     jwks: JwksCache
     authenticator: Authenticator
     gatekeeper: Gatekeeper
+    login_throttle: LoginThrottle
 
     async def aclose(self) -> None:
         await self.gatekeeper.drain()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from uuid import UUID
 
 from app.contracts.api import Role, Scope
-from app.contracts.internal import IdentityClaims, VerifiedKey, VerifyKeyRequest
+from app.contracts.internal import IdentityClaims, KeyState, VerifiedKey, VerifyKeyRequest
 from app.core.access_tokens import AccessTokenError
 from app.core.api_keys import hash_api_key, is_api_key, is_well_formed_api_key
 from app.core.identity import TOKEN_TTL_SECONDS, InvalidIdentityError, mint_service_token
@@ -19,6 +20,7 @@ from app.gateway.jwks import JwksCache
 from app.gateway.store import GatewayStore
 
 VERIFY_PATH = "/internal/v1/api-keys:verify"
+KEY_STATE_PATH = "/internal/v1/api-keys/{key_id}/state"
 
 
 def role_of_key(scopes: list[Scope]) -> Role:
@@ -57,11 +59,24 @@ class ServiceToken:
         return {"Authorization": f"Bearer {self._token}"}
 
 
+class AuthKeyStates:
+    """Revocation's source of truth for the gateway: auth's database, asked when Redis has no state cached."""
+
+    def __init__(self, auth: InternalClient, service_token: ServiceToken) -> None:
+        self.auth = auth
+        self.service_token = service_token
+
+    async def revoked(self, key_id: UUID) -> bool:
+        path = KEY_STATE_PATH.format(key_id=key_id)
+        state = await self.auth.call("GET", path, KeyState, headers=self.service_token.header())
+        return state.revoked
+
+
 class LocalKeyCache:
     """A few seconds of verified keys in process memory, in front of the shared Redis cache.
 
-    Saves a Redis round trip on every request of a busy key. Safe for revocation: the revocation marker is
-    checked in Redis on every request anyway (``Gatekeeper.admit``), whatever cache answered here.
+    Saves a Redis round trip on every request of a busy key. Safe for revocation: the key's state is checked in
+    Redis (or auth) on every request anyway (``Gatekeeper.admit``), whatever cache answered here.
     """
 
     def __init__(self, *, ttl_seconds: float, max_entries: int = 10_000) -> None:

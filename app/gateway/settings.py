@@ -51,6 +51,12 @@ class GatewaySettings(ServiceSettings):
     user_requests_per_minute: int = Field(
         default=600, ge=1, description="Request limit of agents and admins (user tokens have no API key tier)."
     )
-    login_attempts_per_minute: int = Field(
-        default=10, ge=1, description="Login attempts per tenant and email per minute (slows password guessing)."
+    login_failures_per_account_client: int = Field(
+        default=10,
+        ge=1,
+        description="Failed logins one client may make on one account per window before that client (only) gets 429.",
     )
+    login_failures_per_client: int = Field(
+        default=50, ge=1, description="Failed logins one client may make across all accounts per window."
+    )
+    login_window_minutes: int = Field(default=15, ge=1, le=1440, description="The login throttle's sliding window.")

@@ -1,4 +1,4 @@
-"""The gateway's shared state: verified-key cache, revocation markers, token quotas, concurrent-stream leases.
+"""The gateway's shared state: verified-key cache, key states (revocation), token quotas, concurrent-stream leases.
 
 Redis in every deployment (all gateway replicas see the same counters); an in-process store for ``make run``
 without Redis, which is only correct for a single gateway process. Each request does at most two round trips:
@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from app.contracts import problems
 from app.contracts.internal import VerifiedKey
-from app.core.api_keys import KeyspaceLayout
+from app.core.api_keys import KEY_STATE_ACTIVE, KEY_STATE_REVOKED, KeyspaceLayout
 from app.core.errors import ProblemError
 
 #: Counters of a day live two days: long enough to read yesterday's total, short enough to clean themselves.
@@ -44,14 +44,21 @@ class StoreUnavailableError(ProblemError):
 
 @dataclass(frozen=True)
 class Admission:
-    revoked: bool
+    revoked: bool | None  # None: the state is not cached (expired, evicted, lost): ask auth, never assume active
     tokens_used: int
+
+
+def _state_of(raw: bytes | str | None) -> bool | None:
+    if raw is None:
+        return None
+    return (raw.decode() if isinstance(raw, bytes) else raw) != KEY_STATE_ACTIVE
 
 
 class GatewayStore(Protocol):
     async def cached_key(self, key_hash: str) -> VerifiedKey | None: ...
     async def cache_key(self, key_hash: str, key: VerifiedKey, ttl_seconds: int) -> None: ...
     async def admission(self, key_id: UUID, day: str) -> Admission: ...
+    async def cache_key_state(self, key_id: UUID, *, revoked: bool, ttl_seconds: int) -> None: ...
     async def charge_tokens(self, key_id: UUID, day: str, tokens: int) -> None: ...
     async def acquire_stream(self, key_id: UUID, lease: str, cap: int, ttl_seconds: int) -> bool: ...
     async def renew_stream(self, key_id: UUID, lease: str, ttl_seconds: int) -> None: ...
@@ -90,10 +97,18 @@ class RedisStore:
     async def admission(self, key_id: UUID, day: str) -> Admission:
         with _redis_errors_as_unavailable():
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.exists(self.layout.revoked(key_id))
+                pipe.get(self.layout.key_state(key_id))
                 pipe.get(self.layout.tokens(key_id, day))
-                revoked, tokens = await pipe.execute()
-        return Admission(revoked=bool(revoked), tokens_used=int(tokens or 0))
+                state, tokens = await pipe.execute()
+        return Admission(revoked=_state_of(state), tokens_used=int(tokens or 0))
+
+    async def cache_key_state(self, key_id: UUID, *, revoked: bool, ttl_seconds: int) -> None:
+        """Cache auth's answer. ``active`` only if absent (NX): a revocation written meanwhile is never undone."""
+        with _redis_errors_as_unavailable():
+            if revoked:
+                await self.redis.set(self.layout.key_state(key_id), KEY_STATE_REVOKED, ex=ttl_seconds)
+            else:
+                await self.redis.set(self.layout.key_state(key_id), KEY_STATE_ACTIVE, ex=ttl_seconds, nx=True)
 
     async def charge_tokens(self, key_id: UUID, day: str, tokens: int) -> None:
         key = self.layout.tokens(key_id, day)
@@ -134,11 +149,12 @@ class RedisStore:
 @dataclass
 class MemoryStore:
     """Single-process stand-in for Redis (``make run`` without ``REDIS_URL``): quotas and leases work for one
-    gateway process. Verified keys are not cached and revocation markers cannot arrive here (auth publishes
-    them to Redis), so every API key request is verified by auth, which refuses revoked keys at once."""
+    gateway process. Verified keys are not cached and key states live only as long as their TTL here (auth
+    publishes revocations to Redis only), so a revoked key's widget tokens are refused within a minute."""
 
     tokens: dict[tuple[UUID, str], int] = field(default_factory=dict)
     leases: dict[UUID, dict[str, float]] = field(default_factory=dict)
+    states: dict[UUID, tuple[bool, float]] = field(default_factory=dict)
 
     async def cached_key(self, key_hash: str) -> VerifiedKey | None:
         return None
@@ -147,7 +163,12 @@ class MemoryStore:
         return None
 
     async def admission(self, key_id: UUID, day: str) -> Admission:
-        return Admission(revoked=False, tokens_used=self.tokens.get((key_id, day), 0))
+        revoked, expiry = self.states.get(key_id, (None, 0.0))
+        cached = revoked if expiry > time.monotonic() else None
+        return Admission(revoked=cached, tokens_used=self.tokens.get((key_id, day), 0))
+
+    async def cache_key_state(self, key_id: UUID, *, revoked: bool, ttl_seconds: int) -> None:
+        self.states[key_id] = (revoked, time.monotonic() + ttl_seconds)
 
     async def charge_tokens(self, key_id: UUID, day: str, tokens: int) -> None:
         self.tokens[(key_id, day)] = self.tokens.get((key_id, day), 0) + tokens

@@ -21,6 +21,7 @@ import pulumi_aws as aws
 from infra.aws.store_network import cluster_only_security_group
 from infra.cluster import AwsNetwork
 from infra.data.endpoints import NetworkLocation, RedisServer
+from infra.data.redis_policy import MAXMEMORY_POLICY
 from infra.data.versions import ELASTICACHE_ENGINE_VERSION, ELASTICACHE_PARAMETER_FAMILY
 from infra.data.zones import replica_zones
 
@@ -28,8 +29,6 @@ REDIS_PORT = 6379
 SNAPSHOT_WINDOW = "02:00-03:00"
 MAINTENANCE_WINDOW = "sun:05:30-sun:06:30"
 SNAPSHOT_RETENTION_DAYS = 1
-#: When memory is full, evict keys that expire anyway (all of ours) rather than refuse writes.
-MAXMEMORY_POLICY = "volatile-lru"
 
 
 @dataclass(frozen=True)

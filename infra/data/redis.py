@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from infra.cluster import POOL_LABEL, SYSTEM_POOL
+from infra.data.redis_policy import MAXMEMORY_POLICY
 from infra.data.versions import REDIS_IMAGE
 from infra.k8s import objects
 from infra.k8s.labels import selector_labels
@@ -48,7 +49,7 @@ def redis_config() -> str:
             "appendfsync everysec",
             'save ""',
             f"maxmemory {MAXMEMORY}",
-            "maxmemory-policy volatile-lru",
+            f"maxmemory-policy {MAXMEMORY_POLICY}",
             # Administrative commands nobody should run against the limiter store from a client.
             'rename-command FLUSHALL ""',
             'rename-command FLUSHDB ""',

@@ -18,6 +18,7 @@ import pulumi_gcp as gcp
 
 from infra.cluster import GcpNetwork
 from infra.data.endpoints import NetworkLocation, RedisServer, pem_bundle
+from infra.data.redis_policy import MAXMEMORY_POLICY
 from infra.data.versions import MEMORYSTORE_REDIS_VERSION
 from infra.data.zones import replica_zones
 from infra.gcp.kms import enable_service_with_key_access
@@ -25,7 +26,6 @@ from infra.gcp.principals import memorystore_service_agent
 
 #: Memorystore serves TLS on 6378 (6379 stays plain and is closed when transit encryption is on).
 TLS_PORT = 6378
-MAXMEMORY_POLICY = "volatile-lru"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import pytest
 from infra.aws.storage import BLOCK_STORAGE_CLASS as AWS_BLOCK_CLASS
 from infra.data.component import REDIS_SECRET, URL_KEY, database_secret_name
 from infra.data.provisioning import ROLES_SECRET
+from infra.data.redis_policy import MAXMEMORY_POLICY
 from infra.gcp.storage import BLOCK_STORAGE_CLASS as GCP_BLOCK_CLASS
 from infra.services.catalog import DATABASE_SERVICES
 from tests.infra.rendering import Render
@@ -208,3 +209,15 @@ def test_the_provisioning_job_reads_no_secret_from_its_environment(render: Rende
     env = {item["name"]: item["value"] for item in main["env"]}
     expected_mode = {"dev": "require", "prod-aws": "require", "prod-gcp": "verify-ca"}
     assert env["PGSSLMODE"] == expected_mode.get(render.id, expected_mode.get(render.stack))
+
+
+def test_redis_never_evicts_security_state_on_any_stack_or_cloud(render: Render) -> None:
+    """Key states, login-failure counters and quotas live in Redis: a full Redis must refuse, not forget."""
+    assert MAXMEMORY_POLICY == "noeviction"
+    if memorystore := render.of_type("gcp:redis/instance:Instance"):
+        assert memorystore[0]["inputs"]["redisConfigs"]["maxmemory-policy"] == MAXMEMORY_POLICY
+    elif groups := render.of_type("aws:elasticache/parameterGroup:ParameterGroup"):
+        assert {"name": "maxmemory-policy", "value": MAXMEMORY_POLICY} in groups[0]["inputs"]["parameters"]
+    else:
+        config = render.object("ConfigMap", "redis-config", ns(render, "data"))["data"]["redis.conf"]
+        assert f"maxmemory-policy {MAXMEMORY_POLICY}" in config.splitlines()

@@ -145,7 +145,7 @@ def test_main_builds_once_then_deploys_dev_then_prod_behind_approval() -> None:
     deploy = by_name("deploy.yml")
     assert deploy["on"]["push"]["branches"] == ["main"]
     jobs = deploy["jobs"]
-    build = next(s for s in jobs["image"]["steps"] if "build-push-action" in s.get("uses", ""))
+    build = next(s for s in jobs["image"]["steps"] if s.get("id") == "build")  # the push (after the scan)
     assert build["with"]["file"] == "images/app.Dockerfile"
     assert (ROOT / build["with"]["file"]).exists()
     assert build["with"]["push"] is True

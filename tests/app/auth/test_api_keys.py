@@ -106,8 +106,10 @@ async def test_revocation_is_immediate_in_the_database_and_at_the_gateway_cache(
     assert verify.status_code == 401
     assert verify.json()["detail"] == "The API key has been revoked."
     assert await redis.exists(layout.verified_key(hash_api_key(created.key))) == 0
-    assert await redis.exists(layout.revoked(created.id)) == 1
-    assert 3600 < await redis.ttl(layout.revoked(created.id)) <= 3900
+    assert await redis.get(layout.key_state(created.id)) == b"revoked"
+    assert 3600 < await redis.ttl(layout.key_state(created.id)) <= 3900
+    state = await auth_client.get(f"/internal/v1/api-keys/{created.id}/state", headers=identities.service_headers())
+    assert state.json() == {"key_id": str(created.id), "revoked": True}  # the truth, from Postgres
     listed = (await auth_client.get("/v1/api-keys", headers=admin)).json()
     assert listed[0]["revoked_at"] is not None
     # Idempotent: revoking again succeeds and changes nothing.

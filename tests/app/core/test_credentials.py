@@ -47,7 +47,7 @@ def test_the_redis_layout_is_shared_by_auth_and_gateway() -> None:
     layout = KeyspaceLayout("hl:")
 
     assert layout.verified_key("ab") == "hl:key:ab"
-    assert layout.revoked(key_id) == f"hl:revoked:{key_id}"
+    assert layout.key_state(key_id) == f"hl:keystate:{key_id}"
 
 
 def test_key_ids_are_rfc_7638_thumbprints() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from redis.asyncio import Redis
@@ -36,8 +36,27 @@ from app.gateway.store import GatewayStore, MemoryStore, RedisStore
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
+class KnownKeys:
+    """Auth's answer for the unit tests: the ids in ``revoked`` are revoked, every other key is active."""
+
+    def __init__(self) -> None:
+        self.revoked_ids: set[UUID] = set()
+        self.asked: list[UUID] = []
+
+    async def revoked(self, key_id: UUID) -> bool:
+        self.asked.append(key_id)
+        return key_id in self.revoked_ids
+
+
+@pytest.fixture
+def known_keys() -> KnownKeys:
+    return KnownKeys()
+
+
 @pytest.fixture(params=["redis", "memory"])
-async def gatekeeper(request: pytest.FixtureRequest, redis_url: str, redis_prefix: str) -> AsyncIterator[Gatekeeper]:
+async def gatekeeper(
+    request: pytest.FixtureRequest, redis_url: str, redis_prefix: str, known_keys: KnownKeys
+) -> AsyncIterator[Gatekeeper]:
     """The same behaviour is required from the Redis store (deployments) and the in-process one (make run)."""
     store: GatewayStore
     if request.param == "redis":
@@ -46,7 +65,7 @@ async def gatekeeper(request: pytest.FixtureRequest, redis_url: str, redis_prefi
         store, limiter = RedisStore(redis, layout), RequestLimiter(redis_storage(redis_url, redis, layout.rate_limits))
     else:
         store, limiter = MemoryStore(), RequestLimiter()
-    keeper = Gatekeeper(store, limiter, user_requests_per_minute=5, login_attempts_per_minute=3, lease_seconds=10)
+    keeper = Gatekeeper(store, limiter, known_keys, user_requests_per_minute=5, lease_seconds=10)
     yield keeper
     await keeper.drain()
     await store.aclose()
@@ -149,39 +168,48 @@ async def test_a_lease_left_by_a_crashed_gateway_expires(redis_url: str, redis_p
 
 
 @pytest.mark.parametrize("gatekeeper", ["redis"], indirect=True)  # auth publishes revocations to Redis only
-async def test_a_revocation_marker_refuses_the_key(redis_url: str, redis_prefix: str, gatekeeper: Gatekeeper) -> None:
+async def test_a_revoked_state_refuses_the_key(redis_url: str, redis_prefix: str, gatekeeper: Gatekeeper) -> None:
     identity = key_identity(Tier.STANDARD)
     assert identity.key_id is not None
     redis = Redis.from_url(redis_url)
-    await redis.set(KeyspaceLayout(redis_prefix).revoked(identity.key_id), "1")
+    await redis.set(KeyspaceLayout(redis_prefix).key_state(identity.key_id), "revoked")
     await redis.aclose()
 
     with pytest.raises(InvalidIdentityError, match="revoked"):
         await gatekeeper.admit(identity, now=NOON)
 
 
-async def test_users_and_logins_have_their_own_limits(gatekeeper: Gatekeeper) -> None:
+async def test_a_missing_state_asks_the_source_of_truth_once_and_caches_its_answer(
+    gatekeeper: Gatekeeper, known_keys: KnownKeys
+) -> None:
+    active, revoked = key_identity(Tier.STANDARD), key_identity(Tier.STANDARD)
+    assert active.key_id is not None
+    assert revoked.key_id is not None
+    known_keys.revoked_ids.add(revoked.key_id)
+
+    for _ in range(3):
+        await gatekeeper.admit(active, now=NOON)
+        with pytest.raises(InvalidIdentityError, match="revoked"):
+            await gatekeeper.admit(revoked, now=NOON)
+    assert known_keys.asked == [active.key_id, revoked.key_id]  # then served from the store
+
+
+async def test_users_have_their_own_limit(gatekeeper: Gatekeeper) -> None:
     user = IdentityClaims(tenant_id=uuid4(), principal="user", subject="u1", role=Role.AGENT, scopes=[Scope.AGENT])
     for _ in range(5):
         await gatekeeper.admit(user)
     with pytest.raises(RateLimitedError):
         await gatekeeper.admit(user)
 
-    for _ in range(3):
-        await gatekeeper.admit_login("acme", "Ana@acme.test")
-    with pytest.raises(RateLimitedError):
-        await gatekeeper.admit_login("acme", "ana@ACME.test")
-    await gatekeeper.admit_login("acme", "bob@acme.test")
 
-
-async def test_an_unreachable_store_fails_closed(redis_prefix: str) -> None:
+async def test_an_unreachable_store_fails_closed(redis_prefix: str, known_keys: KnownKeys) -> None:
     redis = Redis.from_url("redis://127.0.0.1:1/0")
     layout = KeyspaceLayout(redis_prefix)
     keeper = Gatekeeper(
         RedisStore(redis, layout),
         RequestLimiter(redis_storage("redis://127.0.0.1:1/0", redis, layout.rate_limits)),
+        known_keys,
         user_requests_per_minute=5,
-        login_attempts_per_minute=3,
         lease_seconds=10,
     )
     with pytest.raises(ProblemError) as caught:
