@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure Postgres (127.0.0.1:5432, trust auth for local connections) and Redis (127.0.0.1:6379) answer.
+# Make sure Postgres (127.0.0.1:5432, trust auth for local connections), Redis (127.0.0.1:6379) and NATS with
+# JetStream (127.0.0.1:4222) answer.
 # Starts them when installed but stopped; installs them from Debian's packages when absent and we are root.
 # Idempotent: does nothing when both already answer.
 set -euo pipefail
@@ -41,6 +42,15 @@ if ! port_open 6379; then
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
   wait_port 6379
   echo "ensure-services: started Redis"
+fi
+
+# Lifecycle events go to NATS JetStream (tests/app/events publish and consume on it).
+if ! port_open 4222; then
+  command -v nats-server >/dev/null || apt_install nats-server
+  mkdir -p /var/lib/nats-server
+  nohup nats-server -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log >/dev/null 2>&1 &
+  wait_port 4222
+  echo "ensure-services: started NATS with JetStream"
 fi
 
 # The knowledge service's vector index needs pgvector in the server (built from ../shared/pgvector when absent).

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
 
 #: Longest customer or agent message accepted (characters). Longer input is a 413/422, never truncated.
 MAX_MESSAGE_CHARS = 4000
@@ -279,3 +279,61 @@ class Problem(Model):
 
 
 ErrorEvent.model_rebuild()
+
+
+# --- webhooks (lifecycle events for the tenant's systems; docs/people.md has the catalogue) ----------------------
+WEBHOOK_EVENT_TYPES = (
+    "conversation.created",
+    "message.created",
+    "conversation.escalated",
+    "conversation.claimed",
+    "conversation.resolved",
+    "conversation.closed",
+    "feedback.submitted",
+)
+WebhookEventType = Literal[
+    "conversation.created",
+    "message.created",
+    "conversation.escalated",
+    "conversation.claimed",
+    "conversation.resolved",
+    "conversation.closed",
+    "feedback.submitted",
+]
+
+
+class WebhookCreate(Model):
+    url: HttpUrl = Field(description="Where events are POSTed (https in production).")
+    event_types: list[WebhookEventType] = Field(
+        default_factory=list, max_length=len(WEBHOOK_EVENT_TYPES), description="Empty: every event type."
+    )
+
+
+class Webhook(Model):
+    id: UUID
+    url: str
+    event_types: list[str]
+    created_at: datetime
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(description="The HMAC key deliveries are signed with. Shown once: store it now.")
+
+
+class WebhookDelivery(Model):
+    id: UUID
+    webhook_id: UUID
+    event_id: UUID
+    event_type: str
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class WebhookDeliveryPage(Model):
+    items: list[WebhookDelivery]
+    next_cursor: str | None = None

@@ -99,6 +99,18 @@ SERVICE_METRICS: tuple[Metric, ...] = (
     Metric("helpline_handoffs_total", "counter", ("reason",), "Conversations moved to waiting for a human."),
     Metric("helpline_feedback_total", "counter", ("rating",), "Feedback on assistant answers; rating=up|down."),
     Metric(
+        "helpline_events_published_total",
+        "counter",
+        ("type",),
+        "Lifecycle events published from the outbox to NATS JetStream (a duplicate the stream dropped counts too).",
+    ),
+    Metric(
+        "helpline_webhook_deliveries_total",
+        "counter",
+        ("outcome",),
+        "Webhook delivery attempts; outcome=delivered|retry|dead.",
+    ),
+    Metric(
         "helpline_conversation_transitions_total",
         "counter",
         ("to_status",),

@@ -49,6 +49,8 @@ class ServiceMetrics:
     rate_limit_rejections_total: Counter
     handoffs_total: Counter
     feedback_total: Counter
+    events_published_total: Counter
+    webhook_deliveries_total: Counter
     conversation_transitions_total: Counter
     engine_requests_total: Counter
     engine_circuit_open: Gauge

@@ -22,7 +22,7 @@ from app.gateway.login_throttle import LoginThrottle
 from app.gateway.openai_errors import openai_error_response
 from app.gateway.openapi import build_openapi
 from app.gateway.ratelimit import RequestLimiter, redis_storage
-from app.gateway.routes import admin, agent, auth, completions, conversations, docs, problems, webchat
+from app.gateway.routes import admin, agent, auth, completions, conversations, docs, problems, webchat, webhooks
 from app.gateway.settings import GatewaySettings
 from app.gateway.store import GatewayStore, MemoryStore, RedisStore
 
@@ -118,6 +118,7 @@ def build_app(settings: GatewaySettings, components: Gateway | None = None) -> F
             conversations.router,
             agent.router,
             admin.router,
+            webhooks.router,
             auth.router,
             completions.router,
             problems.router,

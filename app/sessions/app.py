@@ -12,13 +12,35 @@ from fastapi import FastAPI
 
 from app.core.app_factory import create_app
 from app.core.db import Database
-from app.sessions import routes
+from app.events.runtime import EventsConfig, EventsRuntime
+from app.events.webhooks import RetryPolicy
+from app.sessions import routes, webhook_routes
 from app.sessions.housekeeping import Housekeeping
 from app.sessions.models import SCHEMA
 from app.sessions.service import SessionsService
 from app.sessions.settings import SessionsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def events_config(settings: SessionsSettings) -> EventsConfig | None:
+    if not settings.events_nats_url:
+        return None
+    return EventsConfig(
+        nats_url=settings.events_nats_url,
+        stream=settings.events_stream,
+        subject_prefix=settings.events_subject_prefix,
+        consumer=settings.events_consumer,
+        duplicate_window_seconds=settings.events_duplicate_window_seconds,
+        max_age_days=settings.events_max_age_days,
+        relay_interval_seconds=settings.events_poll_seconds,
+        retry=RetryPolicy(
+            max_attempts=settings.webhook_max_attempts,
+            base_seconds=settings.webhook_backoff_seconds,
+            cap_seconds=settings.webhook_backoff_cap_seconds,
+        ),
+        webhook_timeout_seconds=settings.webhook_timeout_seconds,
+    )
 
 
 def build_app(settings: SessionsSettings, *, housekeeping: bool = True) -> FastAPI:
@@ -30,13 +52,19 @@ def build_app(settings: SessionsSettings, *, housekeeping: bool = True) -> FastA
         max_overflow=settings.database_max_overflow,
     )
     jobs = Housekeeping(database, settings)
+    config = events_config(settings)
+    events = EventsRuntime(config, database) if config is not None else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(jobs.run()) if housekeeping else None
+        if events is not None:
+            await events.start()
         try:
             yield
         finally:
+            if events is not None:
+                await events.stop()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -47,11 +75,12 @@ def build_app(settings: SessionsSettings, *, housekeeping: bool = True) -> FastA
         settings,
         title="Helpline sessions",
         description="Conversations, messages, lifecycle, feedback and prompt history (internal).",
-        routers=[routes.router],
+        routers=[routes.router, webhook_routes.router],
         readiness_checks={"database": database.ping},
         lifespan=lifespan,
     )
     app.state.database = database
     app.state.sessions_service = SessionsService()
     app.state.housekeeping = jobs
+    app.state.events = events
     return app

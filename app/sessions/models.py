@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, String, Text, text
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.contracts.api import ConversationStatus, MessageRole, MessageStatus, Rating
@@ -105,3 +105,67 @@ class IdempotencyKey(Base):
     customer_message_id: Mapped[UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     assistant_message_id: Mapped[UUID | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+# --- lifecycle events (app/events): the outbox, tenants' webhooks and the delivery log ---------------------------
+class OutboxEvent(Base):
+    """A lifecycle event, written in the same transaction as the change it reports (the transactional outbox):
+    a change without its event, or an event without its change, cannot be committed. The relay publishes it
+    to JetStream with its id as ``Nats-Msg-Id`` and stamps ``published_at``."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_unpublished",
+            "id",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+        Index(None, "published_at"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)  # the event id receivers de-duplicate by
+    tenant_id: Mapped[UUID]
+    type: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)  # the envelope, serialized once: what JetStream and webhooks carry
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Webhook(Base):
+    """A tenant's endpoint for lifecycle events, with the secret its deliveries are signed with."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (Index(None, "tenant_id"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    tenant_id: Mapped[UUID]
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))  # the HMAC key: needed in clear to sign; shown once
+    event_types: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every type
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook: the delivery log, the retry schedule and (status ``dead``) the dead letters."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "webhook_id"),  # an event reaches an endpoint once, however often it is read
+        Index(None, "status", "next_attempt_at"),
+        Index(None, "webhook_id", "id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    tenant_id: Mapped[UUID]
+    webhook_id: Mapped[UUID] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[UUID]
+    event_type: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

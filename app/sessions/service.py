@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +32,8 @@ from app.core.identity import MissingScopeError
 from app.core.ids import uuid7
 from app.core.logging import bind_log_context, get_logger
 from app.core.metrics import METRICS
+from app.events import outbox
+from app.events.catalog import EventType
 from app.sessions import lifecycle, repository
 from app.sessions.errors import FeedbackNotAllowedError, IdempotencyKeyReusedError, IdempotentRequestInProgressError
 from app.sessions.models import Conversation, Feedback, IdempotencyKey, Message
@@ -58,6 +62,10 @@ def agent_id(identity: IdentityClaims) -> UUID:
         return UUID(identity.subject)
     except ValueError as exc:
         raise MissingScopeError("The agent desk needs an agent's credential.") from exc
+
+
+def _dump(view: BaseModel) -> dict[str, Any]:
+    return view.model_dump(mode="json")
 
 
 def request_fingerprint(content: str) -> str:
@@ -90,7 +98,9 @@ class SessionsService:
         await session.flush()
         bind_log_context(conversation_id=str(conversation.id))
         METRICS.conversation_transitions_total.labels(to_status=ConversationStatus.BOT.value).inc()
-        return conversation_view(conversation)
+        view = conversation_view(conversation)
+        self._event(session, conversation, EventType.CONVERSATION_CREATED, {"conversation": _dump(view)})
+        return view
 
     async def get_conversation(
         self, session: AsyncSession, identity: IdentityClaims, conversation_id: UUID
@@ -134,7 +144,10 @@ class SessionsService:
 
     async def close(self, session: AsyncSession, identity: IdentityClaims, conversation_id: UUID) -> api.Conversation:
         conversation = await self._conversation(session, customer_scope(identity), conversation_id, for_update=True)
-        self._move(conversation, lifecycle.close(conversation.status))
+        target = lifecycle.close(conversation.status)
+        self._move(conversation, target)
+        if target is not None:
+            self._conversation_event(session, conversation, EventType.CONVERSATION_CLOSED)
         return conversation_view(conversation)
 
     async def request_human(
@@ -159,6 +172,7 @@ class SessionsService:
             conversation.handoff_reason = reason or metric_reason
             self._move(conversation, target)
             self._notice(session, conversation, NOTICE_WAITING)
+            self._conversation_event(session, conversation, EventType.CONVERSATION_ESCALATED, reason=metric_reason)
             METRICS.handoffs_total.labels(reason=metric_reason).inc()
             log.info("conversation handed off", reason=metric_reason)
         return conversation_view(conversation)
@@ -188,6 +202,7 @@ class SessionsService:
                 session, conversation, MessageRole.ASSISTANT, "", now=now, status=MessageStatus.STREAMING
             )
         conversation.updated_at = now
+        self._message_event(session, conversation, customer_message)
         await session.flush()  # the messages first: the key row refers to them (no ORM relationship orders it)
         if body.idempotency_key is not None:
             await self._remember_key(
@@ -311,6 +326,7 @@ class SessionsService:
             message.created_at = now
             message.updated_at = now
             conversation.updated_at = now
+            self._message_event(session, conversation, message)
         return message_view(message)
 
     # --- feedback -----------------------------------------------------------------------------------------------
@@ -340,7 +356,9 @@ class SessionsService:
         feedback.updated_at = now
         await session.flush()
         METRICS.feedback_total.labels(rating=body.rating.value).inc()
-        return feedback_view(feedback), created
+        view = feedback_view(feedback)
+        self._event(session, conversation, EventType.FEEDBACK_SUBMITTED, {"feedback": _dump(view)})
+        return view, created
 
     # --- agent desk ---------------------------------------------------------------------------------------------
     async def list_for_agents(
@@ -375,6 +393,7 @@ class SessionsService:
             conversation.assigned_agent_id = agent
             self._move(conversation, target)
             self._notice(session, conversation, NOTICE_CLAIMED)
+            self._conversation_event(session, conversation, EventType.CONVERSATION_CLAIMED)
         return conversation_view(conversation)
 
     async def agent_reply(
@@ -387,6 +406,7 @@ class SessionsService:
         )
         message = self._add_message(session, conversation, MessageRole.AGENT, body.content, now=utcnow())
         conversation.updated_at = message.created_at
+        self._message_event(session, conversation, message)
         await session.flush()
         return message_view(message)
 
@@ -399,6 +419,7 @@ class SessionsService:
         if target is not None:
             self._move(conversation, target)
             self._notice(session, conversation, NOTICE_RESOLVED)
+            self._conversation_event(session, conversation, EventType.CONVERSATION_RESOLVED)
         return conversation_view(conversation)
 
     # --- helpers ------------------------------------------------------------------------------------------------
@@ -444,6 +465,27 @@ class SessionsService:
         )
         session.add(message)
         return message
+
+    @staticmethod
+    def _event(session: AsyncSession, conversation: Conversation, event_type: EventType, data: dict[str, Any]) -> None:
+        """Record a lifecycle event in this transaction (the outbox): it exists if and only if the change does."""
+        outbox.record(
+            session,
+            tenant_id=conversation.tenant_id,
+            conversation_id=conversation.id,
+            event_type=event_type,
+            data=data,
+        )
+
+    def _conversation_event(
+        self, session: AsyncSession, conversation: Conversation, event_type: EventType, **extra: str
+    ) -> None:
+        self._event(
+            session, conversation, event_type, {"conversation": _dump(conversation_view(conversation)), **extra}
+        )
+
+    def _message_event(self, session: AsyncSession, conversation: Conversation, message: Message) -> None:
+        self._event(session, conversation, EventType.MESSAGE_CREATED, {"message": _dump(message_view(message))})
 
     def _notice(self, session: AsyncSession, conversation: Conversation, text: str) -> None:
         self._add_message(session, conversation, MessageRole.SYSTEM, text, now=utcnow())

@@ -1,0 +1,1 @@
+"""Lifecycle events for other systems: a transactional outbox, NATS JetStream, and signed per-tenant webhooks."""
