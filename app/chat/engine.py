@@ -18,10 +18,10 @@ Failure rules:
   the session id, so the router picks the least loaded replica instead of the one that hung;
 - 4xx are never retried: a context overflow is the customer's (400 ``context-length-exceeded``), anything
   else (unknown model, wrong key) is our misconfiguration (500, logged as an error);
-- after the first chunk nothing is retried (the customer already has part of an answer): a mid-stream
-  ``data: {"error": ...}``, a dropped connection or a stream without its end (the usage chunk we ask for, the
-  last before ``[DONE]``: the SDK ends iteration on ``[DONE]`` and on a closed stream alike) raise
-  ``EngineStreamError``.
+- after the first chunk the request is never re-sent as it was (the customer already has part of an answer): a
+  mid-stream ``data: {"error": ...}``, a dropped connection, a stream without its end (the usage chunk we ask
+  for, the last before ``[DONE]``: the SDK ends iteration on ``[DONE]`` and on a closed stream alike) or a stall
+  raise ``EngineStreamError``, and ``app.chat.failover`` continues the answer from its partial text.
 """
 
 from __future__ import annotations
@@ -54,6 +54,9 @@ from app.core.tracing import instrument_client
 log = get_logger(__name__)
 
 SESSION_HEADER = "X-Session-Id"
+#: The router names the replica that served a stream (opaque id) and tries a named one last on request.
+BACKEND_HEADER = "x-helpline-backend"
+AVOID_HEADER = "X-Helpline-Avoid-Backend"
 CHAT_PATH = "/chat/completions"
 RETRY_PAUSE_SECONDS = 0.1
 #: Idle connections kept per client. httpcore scans its whole pool on every request (and polls each idle
@@ -73,7 +76,11 @@ _Chunks = openai.AsyncStream[object]
 
 
 class EngineStreamError(Exception):
-    """The stream broke after it started (mid-stream error event, dropped connection, missing end)."""
+    """The stream broke after it started (mid-stream error event, dropped connection, missing end, a stall)."""
+
+    def __init__(self, reason: str, *, stalled: bool = False) -> None:
+        super().__init__(reason)
+        self.stalled = stalled
 
 
 class _RetryableError(Exception):
@@ -91,18 +98,31 @@ class AnswerRequest:
     temperature: float
     max_tokens: int
     session_id: str | None
+    #: The partial answer to continue (vLLM's ``continue_final_message``), after a replica failed mid-answer.
+    continuation: str | None = None
+    #: The replica (router's opaque id) that failed this answer: tried last.
+    avoid_backend: str | None = None
 
     def body(self) -> bytes:
-        return orjson.dumps(
-            {
-                "model": self.model,
-                "messages": self.messages,
-                "temperature": self.temperature,
-                "max_tokens": self.max_tokens,
-                "stream": True,
-                "stream_options": {"include_usage": True},
-            }
-        )
+        document: dict[str, Any] = {
+            "model": self.model,
+            "messages": self.messages,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if self.continuation is not None:
+            document["messages"] = [*self.messages, {"role": "assistant", "content": self.continuation}]
+            document["continue_final_message"] = True
+            document["add_generation_prompt"] = False
+        return orjson.dumps(document)
+
+    def headers(self) -> dict[str, str]:
+        headers = {SESSION_HEADER: self.session_id} if self.session_id else {}
+        if self.avoid_backend:
+            headers[AVOID_HEADER] = self.avoid_backend
+        return headers
 
 
 @dataclass
@@ -112,17 +132,33 @@ class AnswerStream:
     _chunks: _Chunks
     finish_reason: str | None = None
     usage: Usage | None = None
+    #: Text chunks received: vLLM streams one token per chunk, so the tokens generated when there is no usage.
+    tokens: int = 0
     _pending: str = field(default="", init=False)  # the first chunk's text, read before the stream was handed out
     _ended: bool = field(default=False, init=False)  # the final usage chunk arrived
 
-    async def texts(self) -> AsyncIterator[str]:
+    @property
+    def backend(self) -> str | None:
+        """The router's opaque id of the replica serving this stream (None when talking to vLLM directly)."""
+        return self._chunks.response.headers.get(BACKEND_HEADER)
+
+    async def texts(self, stall_seconds: float | None = None) -> AsyncIterator[str]:
+        """The answer's text pieces; a gap over ``stall_seconds`` between chunks is a stalled replica."""
+        chunks = aiter(self._chunks)
         try:
             if self._pending:
                 yield self._pending
-            async for chunk in self._chunks:
+            while True:
+                try:
+                    async with asyncio.timeout(stall_seconds):
+                        chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
                 text = self._read(chunk)
                 if text:
                     yield text
+        except TimeoutError as exc:
+            raise EngineStreamError(f"no token for {stall_seconds:g} s", stalled=True) from exc
         except openai.APIConnectionError as exc:  # timeouts included
             raise EngineStreamError(f"the engine connection broke: {_transport_failure(exc)}") from exc
         except openai.APIError as exc:  # an in-band error event
@@ -142,7 +178,10 @@ class AnswerStream:
         choice = choices[0]
         if choice.get("finish_reason"):
             self.finish_reason = choice["finish_reason"]
-        return (choice.get("delta") or {}).get("content") or ""
+        text = (choice.get("delta") or {}).get("content") or ""
+        if text:
+            self.tokens += 1
+        return text
 
     async def aclose(self) -> None:
         """Close the engine response (an unfinished generation is aborted by vLLM when the connection closes)."""
@@ -197,19 +236,20 @@ class EngineClient:
     async def open_answer(self, request: AnswerRequest) -> AnswerStream:
         """Start an answer and wait for its first chunk, retrying failures that happen before it."""
         breaker = self._admit(request.model)
-        session_id = request.session_id
         body = request.body()
+        headers = request.headers()
         failure: _RetryableError | None = None
         for attempt in range(self._settings.engine_retries + 1):
             if attempt:
                 await asyncio.sleep(RETRY_PAUSE_SECONDS * (2 ** (attempt - 1)) * (1 + self._random.random()))
             try:
-                stream = await self._attempt(request.model, body, session_id)
+                stream = await self._attempt(request.model, body, headers)
             except _RetryableError as exc:
                 failure = exc
                 log.info("engine attempt failed", model=request.model, attempt=attempt + 1, reason=str(exc))
                 if exc.timed_out:
-                    session_id = None  # the affine replica hung: let the router choose the least loaded one
+                    # the affine replica hung: let the router choose the least loaded one
+                    headers = {k: v for k, v in headers.items() if k != SESSION_HEADER}
                 continue
             except BaseException:
                 breaker.release()
@@ -225,10 +265,10 @@ class EngineClient:
         self._count(request.model, "error")
         raise EngineFailedError(f"The language model failed to answer ({failure}).")
 
-    async def _attempt(self, model: str, body: bytes, session_id: str | None) -> AnswerStream:
+    async def _attempt(self, model: str, body: bytes, headers: dict[str, str]) -> AnswerStream:
         """One request, up to its first chunk; failures another attempt may fix become ``_RetryableError``."""
         try:
-            return await self._first_chunk(body, session_id)
+            return await self._first_chunk(body, headers)
         except TimeoutError as exc:
             raise _RetryableError("no first token before the deadline", timed_out=True) from exc
         except openai.APIStatusError as exc:
@@ -238,7 +278,7 @@ class EngineClient:
         except openai.APIError as exc:  # an in-band error event before any token
             raise _RetryableError(f"the engine failed before answering: {exc.message}") from exc
 
-    async def _first_chunk(self, body: bytes, session_id: str | None) -> AnswerStream:
+    async def _first_chunk(self, body: bytes, headers: dict[str, str]) -> AnswerStream:
         async with asyncio.timeout(self._settings.engine_first_token_timeout_seconds):
             chunks = await self._openai.post(
                 CHAT_PATH,
@@ -246,7 +286,7 @@ class EngineClient:
                 content=body,
                 stream=True,
                 stream_cls=_Chunks,
-                options={"headers": {SESSION_HEADER: session_id}} if session_id else {},
+                options={"headers": headers} if headers else {},
             )
             try:
                 first = await anext(chunks, None)

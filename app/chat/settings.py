@@ -61,6 +61,22 @@ class ChatSettings(PerMessageDatabaseSettings):
     engine_retries: int = Field(
         default=2, ge=0, le=5, description="Extra attempts before the first token (never after: no double answers)."
     )
+    engine_failovers: int = Field(
+        default=2,
+        ge=0,
+        le=5,
+        description="Continuations of one answer on another replica after a failure mid-stream; 0: none (partial).",
+    )
+    engine_stall_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="No token for this long mid-answer counts as a failed replica (the answer continues elsewhere).",
+    )
+    finish_retry_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long storing a finished answer is retried while sessions or its database is unavailable.",
+    )
     circuit_failure_threshold: int = Field(default=5, ge=1, description="Consecutive failures that open the circuit.")
     circuit_reset_seconds: float = Field(default=15.0, gt=0, description="Open time before one probe call.")
     classifier_timeout_seconds: float = Field(

@@ -21,7 +21,7 @@ from typing import Literal
 from uuid import UUID
 
 from app.chat.background import BackgroundTasks
-from app.chat.engine import AnswerRequest, AnswerStream, EngineClient, EngineStreamError
+from app.chat.engine import AnswerRequest, EngineClient, EngineStreamError
 from app.chat.errors import (
     EngineFailedError,
     EngineTimeoutError,
@@ -36,6 +36,7 @@ from app.chat.escalation import (
     classification_of,
     escalation_reason,
 )
+from app.chat.failover import FailoverAnswer
 from app.chat.metering import count_tokens
 from app.chat.profiles import ProfileStore
 from app.chat.prompt import ContextBudget, build_messages, fits_alone
@@ -56,7 +57,6 @@ CLASSIFY_INSTRUCTION = (
     "Classify the customer's message: its intent, and the emotion it expresses. "
     'Answer with a JSON object {"intent": <one label>, "emotion": <one label>} and nothing else.'
 )
-FINISH_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -210,20 +210,25 @@ class TurnService:
         answer_started = asyncio.Event()  # the classifier waits for it: it never delays the first token
         classification = self._classify_in_background(turn, after=answer_started)
         pieces: list[str] = []
-        stream: AnswerStream | None = None
+        stream: FailoverAnswer | None = None
         error: ProblemError | None = None
         cancelled = False
         try:
             async with asyncio.timeout(self._settings.engine_total_timeout_seconds):
                 messages = build_messages(profile.system_prompt, started.history, self.budget(profile))
-                stream = await self._engine.open_answer(
-                    AnswerRequest(
-                        model=profile.model,
-                        messages=messages,
-                        temperature=profile.temperature,
-                        max_tokens=profile.max_tokens,
-                        session_id=str(turn.request.conversation_id),
-                    )
+                request = AnswerRequest(
+                    model=profile.model,
+                    messages=messages,
+                    temperature=profile.temperature,
+                    max_tokens=profile.max_tokens,
+                    session_id=str(turn.request.conversation_id),
+                )
+                stream = FailoverAnswer(
+                    self._engine,
+                    request,
+                    await self._engine.open_answer(request),
+                    max_failovers=self._settings.engine_failovers,
+                    stall_seconds=self._settings.engine_stall_seconds,
                 )
                 answer_started.set()
                 async for text in stream.texts():
@@ -268,8 +273,12 @@ class TurnService:
 
     async def _finish(self, turn: StartedTurn, finish: FinishAnswer) -> Message:
         assert turn.started.assistant_message is not None
-        async with asyncio.timeout(FINISH_TIMEOUT_SECONDS):
-            return await self._sessions.finish(turn.request.conversation_id, turn.started.assistant_message.id, finish)
+        return await self._sessions.finish(
+            turn.request.conversation_id,
+            turn.started.assistant_message.id,
+            finish,
+            within_seconds=self._settings.finish_retry_seconds,
+        )
 
     def _account(self, turn: StartedTurn, usage: dict[str, int] | None, stored: Message) -> None:
         if usage is None:

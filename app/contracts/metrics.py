@@ -126,6 +126,13 @@ SERVICE_METRICS: tuple[Metric, ...] = (
         "helpline_engine_circuit_open", "gauge", ("model",), "1 while the chat service's circuit to the engine is open."
     ),
     Metric(
+        "helpline_chat_failovers_total",
+        "counter",
+        ("model", "reason", "result"),
+        "Answers whose replica failed after the first token; reason=broken|stalled, "
+        "result=continued (on another replica)|failed (none could continue)|exhausted (attempts or tokens used up).",
+    ),
+    Metric(
         "helpline_router_requests_total",
         "counter",
         ("model", "outcome"),

@@ -54,6 +54,7 @@ class ServiceMetrics:
     conversation_transitions_total: Counter
     engine_requests_total: Counter
     engine_circuit_open: Gauge
+    chat_failovers_total: Counter
     router_requests_total: Counter
     router_backends: Gauge
     router_affinity_total: Counter

@@ -195,7 +195,7 @@ class Engine:
                 seq.first_scheduled_at = now
             if seq.faults.terminal in ("crash", "error") and seq.faults.after_tokens == 0:
                 self._finish(seq, Outcome.CRASH if seq.faults.terminal == "crash" else Outcome.ERROR, now)
-            elif seq.faults.terminal == "hang":
+            elif seq.faults.terminal == "hang" and seq.faults.after_tokens == 0:
                 seq.due = math.inf
             else:
                 latency = self.config.latency
@@ -248,6 +248,9 @@ class Engine:
             self._finish(seq, Outcome.CRASH if faults.terminal == "crash" else Outcome.ERROR, now)
         elif seq.emitted >= len(seq.completion.tokens):
             self._finish(seq, Outcome.FINISHED, now)
+        elif faults.terminal == "hang" and seq.emitted >= faults.after_tokens:
+            seq.due = math.inf  # a stall mid-answer: the slot stays taken, no further token comes
+            seq.progress.set()
         else:
             latency = self.config.latency
             interval = latency.itl_base + latency.itl_per_running_seq * len(self.running)

@@ -1,7 +1,7 @@
 """Fault injection: the failures an engine really has, on demand, for the next request(s).
 
 - ``crash``: the process exits (status 1) when the request arrives, or after ``after_tokens`` streamed tokens.
-- ``hang``: the request is accepted and holds a slot but never produces a token.
+- ``hang``: the request is accepted and holds a slot but never produces a token (or none after ``after_tokens``).
 - ``slow``: the request's latencies (TTFT and inter-token) are multiplied by ``factor``.
 - ``error``: generation fails after ``after_tokens`` tokens: a 500 body, or ``data: {"error": ...}`` mid-stream.
 - ``dead``: the engine is dead - ``/health`` answers 503 and requests fail with 500 - until faults are cleared.

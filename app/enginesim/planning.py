@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from app.enginesim.answers import Completion, compose_answer, fixed_answer
+from app.enginesim.answers import Completion, compose_answer, finish, fixed_answer, visible
 from app.enginesim.config import SimConfig
 from app.enginesim.errors import APIError, invalid_request, max_tokens_too_large, prompt_too_long
 from app.enginesim.protocol import (
@@ -35,9 +35,14 @@ class GenerationPlan:
 
 def plan_chat(request: ChatCompletionRequest, config: SimConfig) -> GenerationPlan:
     conversation = [(message.role, message_text(message)) for message in request.messages]
-    prompt = render_chat(conversation, add_generation_prompt=request.add_generation_prompt)
+    continuing = request.continue_final_message
+    if continuing and request.add_generation_prompt and "add_generation_prompt" in request.model_fields_set:
+        raise invalid_request("Cannot set both `continue_final_message` and `add_generation_prompt` to True.")
+    prompt = render_chat(
+        conversation, add_generation_prompt=request.add_generation_prompt, continue_final_message=continuing
+    )
     customer_text = next((text for role, text in reversed(conversation) if role == "user"), "")
-    return _plan(
+    plan = _plan(
         request,
         max_tokens=request.requested_max_tokens(),
         prompt_tokens=tokenize(prompt),
@@ -45,6 +50,47 @@ def plan_chat(request: ChatCompletionRequest, config: SimConfig) -> GenerationPl
         customer_text=customer_text,
         config=config,
     )
+    if continuing and conversation and conversation[-1][0] == "assistant":
+        return _continued(plan, request, conversation, customer_text, config)
+    return plan
+
+
+def _continued(
+    plan: GenerationPlan,
+    request: ChatCompletionRequest,
+    conversation: list[tuple[str, str]],
+    customer_text: str,
+    config: SimConfig,
+) -> GenerationPlan:
+    """A continuation of a partial answer: the rest of the answer the same request without it would have got.
+
+    That answer depends only on (engine seed, request seed, prompt without the partial answer), so every replica
+    of a model computes the same one: a client that lost a replica mid-answer gets the missing tail from another,
+    as a real model continuing its own greedy text would. A partial answer that is not a token-aligned prefix of
+    it (another seed, an edited text) gets the freshly composed answer ``plan`` already holds.
+    """
+    *earlier, (_, partial) = conversation
+    original_prompt = render_chat(earlier, add_generation_prompt=True)
+    rng = answer_rng(config.seed, request, original_prompt)
+    if request.ignore_eos or constrained_text(request, customer_text, rng) is not None:
+        return plan
+    whole = compose_answer(
+        customer_text,
+        rng,
+        natural_tokens=config.output_tokens,
+        limit=config.max_model_len,
+        min_tokens=request.min_tokens,
+    )
+    generated = ""
+    for index, token in enumerate(whole.tokens):
+        if generated == partial:
+            limit = request.requested_max_tokens() or config.max_model_len - len(plan.prompt_tokens)
+            rest = finish(whole.tokens[index:], limit=limit, stop=request.stop_strings())
+            return GenerationPlan(plan.prompt_tokens, rest)
+        if len(generated) >= len(partial):
+            break
+        generated += visible(token)
+    return plan
 
 
 def plan_completion(request: CompletionRequest, config: SimConfig) -> GenerationPlan:

@@ -40,9 +40,16 @@ def count_tokens(text: str) -> int:
     return len(tokenize(text))
 
 
-def render_chat(messages: Iterable[tuple[str, str]], *, add_generation_prompt: bool = True) -> str:
-    """The ChatML template Qwen2.5 uses: each turn framed by special tokens, then the assistant's header."""
+def render_chat(
+    messages: Iterable[tuple[str, str]], *, add_generation_prompt: bool = True, continue_final_message: bool = False
+) -> str:
+    """The ChatML template Qwen2.5 uses: each turn framed by special tokens, then the assistant's header.
+
+    With ``continue_final_message`` the last message is left open (no end token), as transformers renders it.
+    """
     parts = [f"{IM_START}{role}\n{content}{IM_END}\n" for role, content in messages]
-    if add_generation_prompt:
+    if continue_final_message and parts:
+        parts[-1] = parts[-1].removesuffix(f"{IM_END}\n")
+    elif add_generation_prompt:
         parts.append(f"{IM_START}assistant\n")
     return "".join(parts)

@@ -29,6 +29,10 @@ log = get_logger(__name__)
 
 PROXIED_PATHS = ("/v1/chat/completions", "/v1/completions")
 KEEPALIVE_CONNECTIONS = 128
+#: Idle connections to a replica are dropped after this long. vLLM's uvicorn closes them after 5 s
+#: (``VLLM_HTTP_TIMEOUT_KEEP_ALIVE``), the same as httpx's default expiry: a request sent on a connection the
+#: server is closing at that moment fails without a response, and the replica was ejected for it.
+KEEPALIVE_EXPIRY_SECONDS = 2.0
 
 
 def engine_client(settings: RouterSettings) -> httpx.AsyncClient:
@@ -38,6 +42,7 @@ def engine_client(settings: RouterSettings) -> httpx.AsyncClient:
     limits = httpx.Limits(
         max_connections=settings.max_connections,
         max_keepalive_connections=min(KEEPALIVE_CONNECTIONS, settings.max_connections),
+        keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
     )
     timeout = httpx.Timeout(
         connect=settings.connect_timeout_seconds,
@@ -83,7 +88,9 @@ def create_router_app(settings: RouterSettings) -> FastAPI:
             client = engine_client(settings)
             instrument_client(client)  # traceparent to the engine; the health client stays uninstrumented
             stack.push_async_callback(client.aclose)
-            health_client = httpx.AsyncClient()
+            # A fresh connection per probe: one kept idle between probes is as old as vLLM's keep-alive limit by
+            # the next one, and a probe lost to that race ejected a healthy replica.
+            health_client = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
             stack.push_async_callback(health_client.aclose)
             health = HealthChecker(
                 registry,

@@ -21,6 +21,8 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import anyio
+
 #: The first non-empty answer text of a chat (``delta.content``) or completions (``text``) chunk.
 _ANSWER_TEXT = re.compile(rb'"(?:content|text)":\s*"[^"]')
 
@@ -71,7 +73,9 @@ async def coalesced(chunks: AsyncIterator[bytes], interval: float) -> AsyncItera
                     return
     finally:
         reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        # Shielded: when the caller leaves, Starlette cancels through an anyio scope, which would interrupt this
+        # wait too and leave the reader mid-read while the caller closes the upstream connection under it.
+        with anyio.CancelScope(shield=True), contextlib.suppress(asyncio.CancelledError):
             await reader
 
 

@@ -18,8 +18,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import Any
 
+import anyio
 import httpx
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -36,6 +38,10 @@ from app.router.registry import BackendRegistry
 log = get_logger(__name__)
 
 SESSION_HEADER = "x-session-id"
+#: Response header naming the replica that served (an opaque id, not its address): a caller whose stream broke
+#: or stalled passes it back in ``AVOID_HEADER`` when it continues the answer, and that replica is tried last.
+BACKEND_HEADER = "x-helpline-backend"
+AVOID_HEADER = "x-helpline-avoid-backend"
 #: Connection-scoped headers a proxy must not forward (RFC 9110 section 7.6.1), plus those httpx recomputes.
 HOP_BY_HOP_HEADERS = frozenset(
     {
@@ -65,6 +71,19 @@ class UpstreamBrokenError(Exception):
 class ParsedRequest:
     model: str
     session_id: str | None
+    avoid: str | None = None
+
+
+def backend_id(url: str) -> str:
+    """The opaque id of a replica in ``BACKEND_HEADER`` (callers never learn the serving network's addresses)."""
+    return blake2b(url.encode(), digest_size=6).hexdigest()
+
+
+def avoiding(plan: list[str], avoid: str | None) -> list[str]:
+    """``plan`` with the replica ``avoid`` names moved last: still tried when it is the only one left."""
+    if avoid is None:
+        return plan
+    return sorted(plan, key=lambda url: backend_id(url) == avoid)  # stable: the others keep their order
 
 
 def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -100,7 +119,9 @@ def parse_request(body: bytes, headers: Mapping[str, str], registry: BackendRegi
         raise RequestRejectedError(openai_error(400, "The `model` field is required.", param="model"))
     if registry.pool(model) is None:
         raise RequestRejectedError(openai_error(404, f"The model `{model}` does not exist.", param="model"))
-    return ParsedRequest(model=model, session_id=headers.get(SESSION_HEADER) or None)
+    return ParsedRequest(
+        model=model, session_id=headers.get(SESSION_HEADER) or None, avoid=headers.get(AVOID_HEADER) or None
+    )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -146,7 +167,7 @@ class EngineProxy:
         if parsed.session_id:
             bind_log_context(conversation_id=parsed.session_id)
         pool = self._registry.pools[parsed.model]
-        plan = pool.plan(parsed.session_id)[: self._max_attempts]
+        plan = avoiding(pool.plan(parsed.session_id), parsed.avoid)[: self._max_attempts]
         if not plan:
             self._count(parsed.model, "no_backend")
             log.warning("no engine replica available", model=parsed.model)
@@ -267,10 +288,15 @@ class EngineProxy:
                 yield in_band_error(f"The engine replica broke mid-answer ({type(exc).__name__}).")
             finally:
                 self._count(parsed.model, outcome)
-                await upstream.aclose()
                 pool.release(url)
+                # Starlette cancels the body through an anyio scope when the caller leaves; unshielded, that
+                # cancellation interrupted this close too, leaving a stalled replica's connection (and its
+                # generation) open until the read timeout.
+                with anyio.CancelScope(shield=True):
+                    await upstream.aclose()
 
-        return StreamingResponse(body(), status_code=upstream.status_code, headers=relayed_headers(upstream.headers))
+        headers = {**relayed_headers(upstream.headers), BACKEND_HEADER: backend_id(url)}
+        return StreamingResponse(body(), status_code=upstream.status_code, headers=headers)
 
     async def list_models(self, request: Request) -> Response:
         """``/v1/models``: the union of what one ready replica of each model lists (with ``max_model_len``).

@@ -171,10 +171,10 @@ def test_an_answer_cut_short_by_the_engine_is_marked_and_explained(
 ) -> None:
     control = bearer(str(local_run.info["sim_control_token"]))
     engines = [local_run.info.url(name) for name in ("chat-engine-1", "chat-engine-2")]
-    for engine in engines:  # whichever replica the conversation lands on fails after 4 tokens
-        httpx.post(
-            f"{engine}/sim/faults", json={"kind": "error", "after_tokens": 4}, headers=control
-        ).raise_for_status()
+    # every replica fails every answer after 4 tokens, so chat's continuations on another replica fail too
+    fault = {"kind": "error", "after_tokens": 4, "count": None}
+    for engine in engines:
+        httpx.post(f"{engine}/sim/faults", json=fault, headers=control).raise_for_status()
     try:
         open_chat(page, widget_link(api, local_run.info.api_key, f"visitor-{secrets.token_hex(4)}"))
         page.get_by_role("textbox", name="Your message").fill("Please explain my bill.")

@@ -7,7 +7,7 @@ import json
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.contract.support import Target
+from tests.contract.support import Target, assert_error_body
 
 QUESTION: list[ChatCompletionMessageParam] = [
     {"role": "user", "content": "Hello, where is my order? It should have arrived yesterday."}
@@ -145,3 +145,36 @@ def test_answer_ends_on_its_own_with_stop(target: Target) -> None:
     body = target.chat(messages=QUESTION)
     assert body["choices"][0]["finish_reason"] == "stop"
     assert body["choices"][0]["message"]["content"].endswith(("?", "."))
+
+
+def test_an_answer_can_be_continued_from_a_partial_assistant_message(target: Target) -> None:
+    """Chat's mid-stream failover re-sends a broken answer this way: the model writes the rest of the message."""
+    partial = "Thank you for"
+    fresh = target.chat(messages=QUESTION, max_tokens=5)
+    body = target.chat(
+        messages=[*QUESTION, {"role": "assistant", "content": partial}],
+        continue_final_message=True,
+        add_generation_prompt=False,
+        max_tokens=5,
+    )
+    assert body["choices"][0]["message"]["role"] == "assistant"
+    assert body["choices"][0]["message"]["content"]  # only the continuation: the partial is not echoed
+    assert not body["choices"][0]["message"]["content"].startswith(partial)
+    # the partial message is part of the prompt, open-ended (one generation prompt fewer, its text more)
+    assert body["usage"]["prompt_tokens"] > fresh["usage"]["prompt_tokens"]
+
+
+def test_continuing_with_a_generation_prompt_is_refused(target: Target) -> None:
+    response = target.post(
+        "/v1/chat/completions",
+        {
+            "model": target.model,
+            "messages": [*QUESTION, {"role": "assistant", "content": "Thank you for"}],
+            "continue_final_message": True,
+            "add_generation_prompt": True,
+            "max_tokens": 3,
+        },
+    )
+    assert response.status_code == 400
+    error = assert_error_body(response.json(), code=400)
+    assert "Cannot set both `continue_final_message` and `add_generation_prompt` to True." in error["message"]

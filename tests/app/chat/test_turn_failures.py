@@ -14,6 +14,7 @@ def outcome(name: str) -> float:
     return REGISTRY.get_sample_value("helpline_engine_requests_total", {"model": CHAT_MODEL, "outcome": name}) or 0.0
 
 
+@pytest.mark.parametrize("chat_options", [{"engine_failovers": 0}])  # with failover: tests/app/chat/test_failover.py
 async def test_an_error_mid_answer_ends_the_stream_and_keeps_the_text(desk: Desk, engines: Engines) -> None:
     customer = desk.customer()
     conversation = await customer.conversation()

@@ -32,7 +32,7 @@ def sessions_client_of(chat_server: RunningServer) -> SessionsClient:
 async def test_an_answer_that_cannot_be_stored_ends_the_stream_with_an_error(
     desk: Desk, chat_server: RunningServer, monkeypatch: pytest.MonkeyPatch, failure: Exception, problem_type: str
 ) -> None:
-    async def failing_finish(*_args: object) -> None:
+    async def failing_finish(*_args: object, **_options: object) -> None:
         raise failure
 
     monkeypatch.setattr(sessions_client_of(chat_server), "finish", failing_finish)

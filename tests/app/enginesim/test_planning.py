@@ -164,3 +164,44 @@ def test_completion_prompts(prompt: Any, prompt_tokens: int) -> None:
 def test_batched_completion_prompts_are_refused() -> None:
     error = refused(CompletionRequest.model_validate({"prompt": ["one", "two"]}))
     assert error.param == "prompt"
+
+
+def test_a_continuation_is_the_rest_of_the_answer_the_request_would_have_got() -> None:
+    whole = plan_chat(chat(max_tokens=200), CONFIG).completion
+    assert whole.finish_reason == "stop"
+    for cut in (1, 5, len(whole.tokens) - 2):
+        partial = "".join(whole.tokens[:cut])
+        continued = plan_chat(
+            chat(
+                messages=[
+                    {"role": "user", "content": "Where is my order?"},
+                    {"role": "assistant", "content": partial},
+                ],
+                continue_final_message=True,
+                add_generation_prompt=False,
+                max_tokens=200 - cut,
+            ),
+            CONFIG,
+        )
+        assert partial + continued.completion.text == whole.text
+        assert continued.completion.finish_reason == "stop"
+        # the open assistant message is in the prompt, without its end token
+        assert "".join(continued.prompt_tokens).endswith(f"<|im_start|>assistant\n{partial}")
+
+
+def test_a_partial_answer_that_is_not_the_models_own_gets_a_fresh_continuation() -> None:
+    continued = plan_chat(
+        chat(
+            messages=[{"role": "user", "content": "Where is my order?"}, {"role": "assistant", "content": "Bonjour"}],
+            continue_final_message=True,
+            add_generation_prompt=False,
+        ),
+        CONFIG,
+    )
+    assert continued.completion.tokens
+
+
+def test_continuing_and_a_generation_prompt_together_are_refused_like_vllm() -> None:
+    error = refused(chat(continue_final_message=True, add_generation_prompt=True))
+    assert error.status == 400
+    assert "Cannot set both `continue_final_message` and `add_generation_prompt` to True." in error.message

@@ -272,6 +272,18 @@ async def test_a_caller_leaving_before_the_first_byte_frees_the_replica() -> Non
         await until(lambda: replica.abandoned == 1 and pool.backends()[0].in_flight == 0)
 
 
+async def test_a_caller_leaving_a_stalled_stream_frees_the_replica() -> None:
+    """Chat leaves a replica that stalled mid-answer (and continues elsewhere): the replica must stop generating."""
+    async with replicas("a") as fakes, router({"chat": list(fakes)}) as (client, app):
+        replica = next(iter(fakes.values()))
+        replica.hold = asyncio.Event()  # the first chunk, then no token (a stalled engine)
+        async with client.stream("POST", "/v1/chat/completions", **chat("c", stream=True)) as response:
+            assert b'"replica": "a"' in await anext(response.aiter_raw())
+        pool = app.state.registry.pools["chat"]
+        await until(lambda: replica.abandoned == 1 and pool.backends()[0].in_flight == 0)
+        assert metric(app, "helpline_router_requests_total", model="chat", outcome="cancelled") >= 1
+
+
 async def test_no_replica_is_a_503_with_retry_after() -> None:
     async with router({"chat": ["http://127.0.0.1:9"]}, max_attempts=1) as (client, app):
         first = await client.post("/v1/chat/completions", **chat("c"))
