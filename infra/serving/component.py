@@ -92,7 +92,7 @@ class Serving(pulumi.ComponentResource):
             self._engine(model, engine_image, [key_secret, *loaders.get(model.role, [])], keda)
         self._router()
         for policy in (
-            network.engine_ingress(self.namespace, naming.namespace("app"), args.prometheus, self._labels),
+            network.engine_ingress(self.namespace, args.prometheus, self._labels),
             network.router_ingress(self.namespace, naming.namespace("app"), args.prometheus, self._labels),
             network.router_egress(self.namespace, self._labels),
         ):

@@ -43,11 +43,10 @@ class PrometheusRef:
         return peer(self.namespace, self.pod_labels)
 
 
-def engine_ingress(
-    namespace: str, app_namespace: str, prometheus: PrometheusRef, labels: Mapping[str, str]
-) -> dict[str, Any]:
-    """The engines accept exactly three callers: the chat service, the router and Prometheus."""
-    callers = [peer(app_namespace, CHAT_SELECTOR), peer(namespace, ROUTER_SELECTOR), prometheus.peer()]
+def engine_ingress(namespace: str, prometheus: PrometheusRef, labels: Mapping[str, str]) -> dict[str, Any]:
+    """The engines accept exactly two callers: the router (every model request goes through it, chat's included) and
+    Prometheus; no app pod calls an engine directly."""
+    callers = [peer(namespace, ROUTER_SELECTOR), prometheus.peer()]
     return network_policy(
         "engine-callers",
         namespace,

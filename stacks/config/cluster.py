@@ -108,6 +108,12 @@ class ClusterConfig(ConfigSection):
         "CIDRs allowed to reach a public Kubernetes API endpoint (dev). Ignored when privateEndpoint is true.",
         ["0.0.0.0/0"],
     )
+    accept_placeholders: list[str] = key(
+        "acceptPlaceholders",
+        "Keys prod may render with their committed example value (appImage, gcpProjectNumber, "
+        "awsAdminPrincipalArns, alertPagerWebhookUrl), each named: for offline renders and previews only.",
+        [],
+    )
     api_private_cidrs: list[str] = key(
         "apiPrivateCidrs",
         "With privateEndpoint: private ranges besides the node subnet that may reach the private Kubernetes API "

@@ -39,6 +39,12 @@ def _replica_keys(service: ServiceName) -> dict[str, Any]:
     )
 
 
+#: The committed default: an example digest no build produced. Prod refuses it (stacks/config/placeholders.py).
+EXAMPLE_APP_IMAGE = (
+    "ghcr.io/helpline-dev/helpline@sha256:8f3c2b1a5d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f607182"
+)
+
+
 class _ServicesKeys(ConfigSection):
     """Keys shared by every service."""
 
@@ -48,7 +54,7 @@ class _ServicesKeys(ConfigSection):
         "(repository@sha256:...). The deploy workflow passes the digest it just pushed to `pulumi up` for that run "
         "only; a manual `pulumi up` must pass the deployed digest (--config helpline:appImage=...) or it rolls the "
         "services back to this value (docs/delivery.md).",
-        "ghcr.io/helpline-dev/helpline@sha256:8f3c2b1a5d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f607182",
+        EXAMPLE_APP_IMAGE,
     )
     services_cpu_target_percent: int = key(
         "servicesCpuTargetPercent", "Average CPU utilization every service's HPA aims for.", 70, ge=10, le=95

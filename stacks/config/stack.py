@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from stacks.config.base import NAMESPACE, ConfigIssue, ConfigSection, StackConfigError
 from stacks.config.cluster import ClusterConfig
 from stacks.config.data import DataConfig
+from stacks.config.placeholders import placeholder_issues
 from stacks.config.platform import PlatformConfig
 from stacks.config.services import ServicesConfig
 from stacks.config.serving import ServingConfig
@@ -148,6 +149,7 @@ def parse_stack_config(stack: str, values: Mapping[str, Any], secret_keys: Colle
     for name in SECTIONS:
         if name != "cluster":
             issues.extend(getattr(config, name).issues(config.cluster))
+    issues.extend(placeholder_issues(config))
     if issues:
         raise StackConfigError(issues)
     return config

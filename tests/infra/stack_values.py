@@ -14,6 +14,10 @@ AWS_DEV: dict[str, Any] = {"cloud": "aws", "awsRegion": "us-east-1", "awsZones":
 #: Prod's acknowledgement of the vLLM image's unresolved digest (stacks/config/serving.py UNRESOLVED_DIGEST), as the
 #: committed Pulumi.prod.yaml carries it until the digest is resolved.
 UNRESOLVED_VLLM_DIGEST_OK = {"allowUnresolvedVllmDigest": "true"}
+#: prod test values accept the committed example values (stacks/config/placeholders.py), as Pulumi.prod.yaml does
+PLACEHOLDERS_OK = {
+    "acceptPlaceholders": '["appImage", "gcpProjectNumber", "awsAdminPrincipalArns", "alertPagerWebhookUrl"]'
+}
 #: The smallest valid prod stack on AWS: three zones, on-demand GPUs with two nodes at least, private API.
 AWS_PROD: dict[str, Any] = {
     **AWS_DEV,
@@ -25,6 +29,7 @@ AWS_PROD: dict[str, Any] = {
     "privateEndpoint": "true",
     "singleNat": "false",
     **UNRESOLVED_VLLM_DIGEST_OK,
+    **PLACEHOLDERS_OK,
 }
 
 

@@ -20,7 +20,7 @@ from infra.gcp.storage import block_storage_class, gcp_labels_parameter, model_c
 from infra.naming import MODEL_LOADER_SERVICE_ACCOUNT, Naming
 from stacks.config import parse_stack_config
 from stacks.config.cluster import ClusterConfig
-from tests.infra.stack_values import UNRESOLVED_VLLM_DIGEST_OK
+from tests.infra.stack_values import PLACEHOLDERS_OK, UNRESOLVED_VLLM_DIGEST_OK
 
 GCP = {"cloud": "gcp", "gcpProject": "p", "gcpProjectNumber": "42", "gcpRegion": "us-central1"}
 ZONES = '["us-central1-a", "us-central1-b", "us-central1-c"]'
@@ -38,6 +38,7 @@ PROD = {
     "gpuPoolMaxNodes": "4",
     "privateEndpoint": "true",
     **UNRESOLVED_VLLM_DIGEST_OK,
+    **PLACEHOLDERS_OK,
 }
 
 

@@ -10,11 +10,11 @@ import pytest
 from stacks.config import StackConfigError, parse_stack_config
 from stacks.config.cluster import ClusterConfig
 from stacks.config.platform import PlatformConfig, retention_hours
-from tests.infra.stack_values import UNRESOLVED_VLLM_DIGEST_OK
+from tests.infra.stack_values import PLACEHOLDERS_OK, UNRESOLVED_VLLM_DIGEST_OK
 from tests.infra.test_stack_config import AWS_DEV, AWS_PROD, issues_of
 
 PROD_CLUSTER = ClusterConfig.model_validate(
-    {key: value for key, value in AWS_PROD.items() if key not in UNRESOLVED_VLLM_DIGEST_OK}
+    {key: value for key, value in AWS_PROD.items() if key not in {**UNRESOLVED_VLLM_DIGEST_OK, **PLACEHOLDERS_OK}}
     | {"awsZones": json.loads(AWS_PROD["awsZones"])}
 )
 

@@ -180,7 +180,8 @@ def test_api_key_reaches_the_engine_only_through_a_secret_key_ref(rendered: Rend
     assert "stringData" in recorded["secretInputs"]
 
 
-def test_engine_network_policy_admits_exactly_chat_router_and_prometheus(rendered: Render) -> None:
+def test_engine_network_policy_admits_exactly_the_router_and_prometheus(rendered: Render) -> None:
+    """Chat reaches models only through the router, so it is not admitted to the engines."""
     policy = rendered.object("NetworkPolicy", "engine-callers", namespace(rendered))
     assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "engine"
     (rule,) = policy["spec"]["ingress"]
@@ -194,7 +195,6 @@ def test_engine_network_policy_admits_exactly_chat_router_and_prometheus(rendere
     }
     stack = rendered.stack
     assert peers == {
-        (f"helpline-{stack}-app", "chat"),
         (f"helpline-{stack}-serving", "router"),
         (f"helpline-{stack}-monitoring", "prometheus"),
     }
