@@ -407,18 +407,31 @@ class EngineClient:
 
 
 def _answer_object(choices: object) -> dict[str, Any] | None:
-    """The JSON object the first choice's message holds, or None (missing, not JSON - e.g. cut at the token
-    limit -, or not an object)."""
+    """The JSON object the first choice's message holds, or None (missing, not JSON, or not an object).
+
+    Under ``structured_outputs.json`` a model may pad the object with whitespace until ``max_tokens`` and be cut
+    before its closing brace (``finish_reason: length``; seen on vLLM 0.32). Such an answer is complete but for
+    the brace: closing it recovers the labels. Anything else cut short (a half-written value) stays None.
+    """
     first = cast("list[Any]", choices)[0] if isinstance(choices, list) and choices else None
-    message = cast("dict[str, Any]", first).get("message") if isinstance(first, dict) else None
+    choice = cast("dict[str, Any]", first) if isinstance(first, dict) else {}
+    message = choice.get("message")
     content = cast("dict[str, Any]", message).get("content") if isinstance(message, dict) else None
     if not isinstance(content, str):
         return None
+    document = _json_or_none(content)
+    if document is None and choice.get("finish_reason") == "length":
+        document = _json_or_none(content.rstrip().removesuffix(",") + "}")
+        if document is not None:
+            log.warning("classifier answer cut at max_tokens; closed its object", max_tokens=CLASSIFIER_MAX_TOKENS)
+    return cast("dict[str, Any]", document) if isinstance(document, dict) else None
+
+
+def _json_or_none(text: str) -> object | None:
     try:
-        document = orjson.loads(content)
+        return orjson.loads(text)
     except orjson.JSONDecodeError:
         return None
-    return cast("dict[str, Any]", document) if isinstance(document, dict) else None
 
 
 def _usage_of(raw: object) -> Usage | None:

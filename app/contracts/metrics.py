@@ -26,7 +26,7 @@ class Metric:
         return (self.name,)
 
 
-# --- vLLM (v0.12 and later) ---------------------------------------------------------------------------------
+# --- vLLM (as seen on 0.32.0: tests/contract checks this list on the real engine) ---------------------------------------------------------------------------------
 #: Labels vLLM puts on every engine metric. There is no ``model`` or ``deployment`` label: queries on those
 #: return nothing, which is the classic broken autoscaler.
 VLLM_LABELS = ("model_name", "engine")
@@ -34,6 +34,12 @@ VLLM_LABELS = ("model_name", "engine")
 VLLM_METRICS: tuple[Metric, ...] = (
     Metric("vllm:num_requests_running", "gauge", VLLM_LABELS, "Requests in model execution batches."),
     Metric("vllm:num_requests_waiting", "gauge", VLLM_LABELS, "Requests waiting to be scheduled."),
+    Metric(
+        "vllm:num_requests_waiting_by_reason",
+        "gauge",
+        (*VLLM_LABELS, "reason"),
+        "Waiting requests by why they wait (capacity: no free slot or KV blocks; deferred). New in 0.32's families.",
+    ),
     Metric("vllm:kv_cache_usage_perc", "gauge", VLLM_LABELS, "KV-cache usage, 0 to 1 (1 = full)."),
     Metric("vllm:prompt_tokens_total", "counter", VLLM_LABELS, "Prefill tokens processed."),
     Metric("vllm:generation_tokens_total", "counter", VLLM_LABELS, "Generation tokens processed."),
@@ -46,6 +52,7 @@ VLLM_METRICS: tuple[Metric, ...] = (
     Metric("vllm:num_preemptions_total", "counter", VLLM_LABELS, "Cumulative preemptions from the engine."),
     Metric("vllm:prefix_cache_queries_total", "counter", VLLM_LABELS, "Prefix-cache queries, in tokens."),
     Metric("vllm:prefix_cache_hits_total", "counter", VLLM_LABELS, "Prefix-cache hits, in tokens."),
+    Metric("vllm:prompt_tokens_cached_total", "counter", VLLM_LABELS, "Prompt tokens served from the prefix cache."),
     Metric("vllm:time_to_first_token_seconds", "histogram", VLLM_LABELS, "Time to first token."),
     Metric("vllm:inter_token_latency_seconds", "histogram", VLLM_LABELS, "Latency between output tokens."),
     Metric("vllm:e2e_request_latency_seconds", "histogram", VLLM_LABELS, "End-to-end request latency."),

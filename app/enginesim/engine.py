@@ -96,8 +96,10 @@ class Engine:
         self.pool = BlockPool(config.kv_cache_blocks, enable_caching=config.enable_prefix_caching)
         self.waiting: deque[Sequence] = deque()
         self.running: list[Sequence] = []
-        #: Why the engine died, if it did (the loop raised): /health answers 503 from then on.
+        #: Why the engine died, if it did (the loop raised, or a ``dead`` fault): /health answers 503 from then on.
         self.failure: str | None = None
+        #: Called once the engine has died (the server then exits, as vLLM 0.32's does).
+        self.on_death: Callable[[str], None] | None = None
         self._clock = clock
         self._arrivals = 0
         self._wakeup = asyncio.Event()
@@ -172,12 +174,18 @@ class Engine:
             raise
         except Exception as exc:
             log.exception("enginesim scheduler failed; the engine is dead")
-            self.failure = f"{type(exc).__name__}: {exc}"
-            now = self._clock()
-            for seq in list(self.running):
-                self._finish(seq, Outcome.ERROR, now)
-            while self.waiting:
-                self._record_finish(self.waiting.popleft(), Outcome.ERROR, now)
+            self.die(f"{type(exc).__name__}: {exc}")
+
+    def die(self, reason: str) -> None:
+        """The engine core is gone: every sequence inside fails, and nothing new is accepted."""
+        self.failure = reason
+        now = self._clock()
+        for seq in list(self.running):
+            self._finish(seq, Outcome.ERROR, now)
+        while self.waiting:
+            self._record_finish(self.waiting.popleft(), Outcome.ERROR, now)
+        if self.on_death is not None:
+            self.on_death(reason)
 
     def _next_due(self) -> float | None:
         due = min((seq.due for seq in self.running), default=math.inf)
@@ -217,6 +225,7 @@ class Engine:
         if self.config.enable_prefix_caching:
             self.metrics.prefix_cache_queries.inc(num_tokens)
             self.metrics.prefix_cache_hits.inc(cached_tokens)
+            self.metrics.prompt_tokens_cached.inc(cached_tokens)
         if seq.first_scheduled_at is None:
             seq.cached_tokens = cached_tokens
         return num_tokens - cached_tokens

@@ -4,7 +4,9 @@
 - ``hang``: the request is accepted and holds a slot but never produces a token (or none after ``after_tokens``).
 - ``slow``: the request's latencies (TTFT and inter-token) are multiplied by ``factor``.
 - ``error``: generation fails after ``after_tokens`` tokens: a 500 body, or ``data: {"error": ...}`` mid-stream.
-- ``dead``: the engine is dead - ``/health`` answers 503 and requests fail with 500 - until faults are cleared.
+- ``dead``: the engine core dies, as vLLM 0.32 reports it: streams in flight end with ``data: {"error": ...}``
+  (EngineDeadError, 500), requests get that 500, and the API server shuts down (the process exits; the pod
+  restarts). Nothing revives it. For an engine that keeps answering 500, arm ``error`` with ``count=None``.
 
 Each fault applies to the next ``count`` generation requests (``None``: every request until cleared), in the
 order they were added; ``slow`` combines with the others.

@@ -201,7 +201,7 @@ class EngineSimProcess:
         return self._control("POST", json=body)
 
     def clear_faults(self) -> dict[str, Any]:
-        """Disarm every fault and revive a dead engine."""
+        """Disarm every pending fault (a dead engine stays dead: its process exits)."""
         return self._control("DELETE")
 
     def faults(self) -> dict[str, Any]:

@@ -82,12 +82,17 @@ class EngineMetrics:
 
         self.num_requests_running = self._collector("vllm:num_requests_running", Gauge).labels(*labels)
         self.num_requests_waiting = self._collector("vllm:num_requests_waiting", Gauge).labels(*labels)
+        waiting_by_reason = self._collector("vllm:num_requests_waiting_by_reason", Gauge)
+        #: The simulator's queue waits only for capacity (slots, KV blocks); nothing is deferred.
+        self.num_requests_waiting_for_capacity = waiting_by_reason.labels(*labels, "capacity")
+        waiting_by_reason.labels(*labels, "deferred").set(0)
         self.kv_cache_usage = self._collector("vllm:kv_cache_usage_perc", Gauge).labels(*labels)
         self.prompt_tokens = self._collector("vllm:prompt_tokens_total", Counter).labels(*labels)
         self.generation_tokens = self._collector("vllm:generation_tokens_total", Counter).labels(*labels)
         self.preemptions = self._collector("vllm:num_preemptions_total", Counter).labels(*labels)
         self.prefix_cache_queries = self._collector("vllm:prefix_cache_queries_total", Counter).labels(*labels)
         self.prefix_cache_hits = self._collector("vllm:prefix_cache_hits_total", Counter).labels(*labels)
+        self.prompt_tokens_cached = self._collector("vllm:prompt_tokens_cached_total", Counter).labels(*labels)
         success = self._collector("vllm:request_success_total", Counter)
         self.request_success = {reason: success.labels(*labels, reason) for reason in FINISHED_REASONS}
         self.time_to_first_token = self._collector("vllm:time_to_first_token_seconds", Histogram).labels(*labels)
@@ -103,6 +108,7 @@ class EngineMetrics:
         """Read the scheduler's state at scrape time instead of updating gauges on every step."""
         self.num_requests_running.set_function(running)
         self.num_requests_waiting.set_function(waiting)
+        self.num_requests_waiting_for_capacity.set_function(waiting)
         self.kv_cache_usage.set_function(kv_cache_usage)
 
     def _collector(self, name: str, kind: type[CollectorT]) -> CollectorT:

@@ -1,7 +1,7 @@
 """From a validated request to what the engine will do: the prompt's tokens and the tokens it will generate.
 
-The checks run in vLLM's order - context length first, then sampling parameters - with vLLM's messages, so a
-client sees the same 400 for the same mistake. The generated text is decided here, up front: the scheduler only
+The checks run in vLLM's order - context length first, then sampling parameters - with vLLM's messages (as of
+0.32, checked by tests/contract against the real engine), so a client sees the same 400 for the same mistake. The generated text is decided here, up front: the scheduler only
 decides *when* each token comes out.
 """
 
@@ -15,7 +15,15 @@ import orjson
 
 from app.enginesim.answers import Completion, compose_answer, finish, fixed_answer, visible
 from app.enginesim.config import SimConfig
-from app.enginesim.errors import APIError, invalid_request, max_tokens_too_large, prompt_too_long
+from app.enginesim.errors import (
+    CHARS_PER_TOKEN_BOUND,
+    APIError,
+    invalid_request,
+    invalid_value,
+    max_tokens_too_large,
+    prompt_chars_too_long,
+    prompt_too_long,
+)
 from app.enginesim.protocol import (
     ChatCompletionRequest,
     ChatMessage,
@@ -153,13 +161,11 @@ def _plan(
     customer_text: str,
     config: SimConfig,
 ) -> GenerationPlan:
-    prompt_len = len(prompt_tokens)
-    if prompt_len >= config.max_model_len:
-        raise prompt_too_long(max_model_len=config.max_model_len, prompt_tokens=prompt_len)
-    if max_tokens is not None and prompt_len + max_tokens > config.max_model_len:
-        raise max_tokens_too_large(max_model_len=config.max_model_len, prompt_tokens=prompt_len, max_tokens=max_tokens)
+    max_tokens = fit_max_tokens(
+        max_tokens, prompt_len=len(prompt_tokens), prompt_chars=len(prompt_text), max_model_len=config.max_model_len
+    )
     validate_sampling(request, max_tokens)
-    limit = max_tokens if max_tokens is not None else config.max_model_len - prompt_len
+    limit = max_tokens
     rng = answer_rng(config.seed, request, prompt_text)
     stop = request.stop_strings()
     constrained = constrained_text(request, customer_text, rng)
@@ -177,6 +183,25 @@ def _plan(
     return GenerationPlan(prompt_tokens, completion)
 
 
+def fit_max_tokens(max_tokens: int | None, *, prompt_len: int, prompt_chars: int, max_model_len: int) -> int:
+    """The tokens a request may generate, with vLLM 0.32's context checks in its order.
+
+    A prompt longer than ``13 * max_model_len`` characters is refused before tokenizing (``input_text``); a
+    prompt longer than the context is refused (``input_tokens``); ``max_tokens`` above the whole context is
+    refused; any other ``max_tokens`` that does not fit beside the prompt is clamped to what is left, and the
+    answer stops at the context with ``finish_reason: length``. A prompt that fills the context exactly leaves 0,
+    which ``validate_sampling`` refuses as vLLM does ("max_tokens must be at least 1, got 0").
+    """
+    if prompt_chars > max_model_len * CHARS_PER_TOKEN_BOUND:
+        raise prompt_chars_too_long(max_model_len=max_model_len, prompt_chars=prompt_chars)
+    if prompt_len > max_model_len:
+        raise prompt_too_long(max_model_len=max_model_len, prompt_tokens=prompt_len)
+    if max_tokens is not None and max_tokens > max_model_len:
+        raise max_tokens_too_large(max_model_len=max_model_len, max_tokens=max_tokens)
+    room = max_model_len - prompt_len
+    return room if max_tokens is None else min(max_tokens, room)
+
+
 def validate_sampling(request: SamplingRequest, max_tokens: int | None) -> None:
     """vLLM's SamplingParams checks (same messages), plus the simulator's one-choice limit."""
     if request.n is not None and request.n != 1:
@@ -184,11 +209,15 @@ def validate_sampling(request: SamplingRequest, max_tokens: int | None) -> None:
             f"The engine simulator generates one choice per request: n must be 1, got {request.n}.", param="n"
         )
     if request.temperature is not None and request.temperature < 0:
-        raise APIError(f"temperature must be non-negative, got {request.temperature}.", param="temperature")
+        raise invalid_value(
+            f"temperature must be non-negative, got {request.temperature}.",
+            param="temperature",
+            value=request.temperature,
+        )
     if request.top_p is not None and not 0 < request.top_p <= 1:
-        raise APIError(f"top_p must be in (0, 1], got {request.top_p}.", param="top_p")
+        raise invalid_value(f"top_p must be in (0, 1], got {request.top_p}.", param="top_p", value=request.top_p)
     if max_tokens is not None and max_tokens < 1:
-        raise APIError(f"max_tokens must be at least 1, got {max_tokens}.", param="max_tokens")
+        raise invalid_value(f"max_tokens must be at least 1, got {max_tokens}.", param="max_tokens", value=max_tokens)
     if request.min_tokens < 0:
         raise APIError(f"min_tokens must be greater than or equal to 0, got {request.min_tokens}.", param="min_tokens")
     if max_tokens is not None and request.min_tokens > max_tokens:

@@ -122,7 +122,9 @@ def parse_body(raw: bytes, content_type: str | None, model: type[RequestT]) -> R
     if not isinstance(data, dict):
         raise invalid_request("The request body must be a JSON object")
     if data.get("stream_options") and not data.get("stream"):
-        raise invalid_request("Stream options can only be defined when `stream=True`.", param="stream_options")
+        raise APIError(
+            "Stream options can only be defined when `stream=True`. (parameter=stream_options)", param="stream_options"
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -133,5 +135,6 @@ def _validation_error(exc: ValidationError) -> APIError:
     errors = exc.errors(include_url=False, include_input=False)
     details = "; ".join(f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in errors)
     first_location = errors[0]["loc"] if errors else ()
-    param = str(first_location[0]) if first_location else None
+    # vLLM 0.32 names the field by its place in the request, as FastAPI does: body.max_tokens
+    param = "body." + str(first_location[0]) if first_location else None
     return invalid_request(f"{exc.error_count()} validation error(s): {details}", param=param)

@@ -1,6 +1,6 @@
 """The HTTP server: vLLM's OpenAI-compatible endpoints in front of the simulated engine.
 
-Endpoints as vLLM serves them: ``/health`` (200, or 503 when the engine is dead), ``/metrics``, ``/v1/models``,
+Endpoints as vLLM serves them: ``/health`` (200; 503 in the moment between the engine's death and the exit), ``/metrics``, ``/v1/models``,
 ``/v1/chat/completions``, ``/v1/completions``; ``--api-key`` guards ``/v1/*`` only. The simulator adds
 ``/sim/faults`` (fault injection), which exists only when a control token is configured.
 """
@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import secrets
+import signal
 import sys
 import time
 import uuid
@@ -63,15 +64,28 @@ def crash_process(reason: str) -> NoReturn:
     os._exit(CRASH_EXIT_CODE)
 
 
+def shut_down_process(reason: str) -> None:
+    """Exit as vLLM 0.32's API server does when its engine core dies: a graceful shutdown (uvicorn's, on SIGTERM)
+    once the requests in flight have had their error. The pod restarts; nothing is left answering 503."""
+    log.critical("engine core died (%s): the API server shuts down", reason)
+    asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), signal.SIGTERM)
+
+
 class Simulator:
     """One simulated engine and its control surface; ``app`` serves it."""
 
     def __init__(
-        self, config: SimConfig, *, faults: Sequence[FaultSpec] = (), crash: Callable[[str], NoReturn] = crash_process
+        self,
+        config: SimConfig,
+        *,
+        faults: Sequence[FaultSpec] = (),
+        crash: Callable[[str], NoReturn] = crash_process,
+        on_engine_death: Callable[[str], None] = shut_down_process,
     ) -> None:
         self.config = config
         self.metrics = EngineMetrics(model_name=config.served_model_name, max_model_len=config.max_model_len)
         self.engine = Engine(config, self.metrics)
+        self.engine.on_death = on_engine_death
         self.faults = FaultBoard(tuple(faults))
         self.started_at = int(time.time())
         self._crash = crash
@@ -117,6 +131,8 @@ class Simulator:
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         await self._warm_up()
         self.engine.start()
+        if self.faults.dead:  # armed on the command line: the engine core dies as the server starts
+            self.engine.die("dead fault armed at start")
         try:
             yield
         finally:
@@ -174,7 +190,7 @@ class Simulator:
     async def embeddings(self, request: Request) -> Response:
         body = parse_body(await request.body(), request.headers.get("content-type"), EmbeddingRequest)
         if body.model is not None and body.model not in self.config.served_model_names:
-            raise model_not_found(body.model)
+            raise model_not_found(body.model, self.config.served_model_names)
         if not self.healthy:
             raise engine_dead()
         return json_response(
@@ -197,7 +213,7 @@ class Simulator:
     ) -> Response:
         body = parse_body(await request.body(), request.headers.get("content-type"), model)
         if body.model is not None and body.model not in self.config.served_model_names:
-            raise model_not_found(body.model)
+            raise model_not_found(body.model, self.config.served_model_names)
         if not self.healthy:
             raise engine_dead()
         plan = planner(body, self.config)
@@ -243,7 +259,7 @@ class Simulator:
             elif seq.outcome is Outcome.FINISHED:
                 yield renderer.closing(seq)
             else:
-                yield sse(generation_failed().body()) + DONE
+                yield sse(self._failure().body()) + DONE
         finally:
             self.engine.abort(seq)
 
@@ -255,8 +271,12 @@ class Simulator:
         if outcome is Outcome.CRASH:
             self._crash(f"crash fault after {seq.emitted} generated tokens")
         if outcome is not Outcome.FINISHED:
-            raise generation_failed()
+            raise self._failure()
         return json_response(full_response(header, seq))
+
+    def _failure(self) -> APIError:
+        """Why a request failed inside the engine: its death (EngineDeadError), or this request alone."""
+        return engine_dead() if self.engine.failure is not None else generation_failed()
 
     # --- fault control ---------------------------------------------------------------------------------------
     async def list_faults(self, request: Request) -> Response:
@@ -273,6 +293,8 @@ class Simulator:
             FaultSpec(kind=fault.kind, after_tokens=fault.after_tokens, factor=fault.factor, count=fault.count)
         )
         log.warning("fault armed: %s", fault.model_dump())
+        if fault.kind == "dead" and self.engine.failure is None:
+            self.engine.die("dead fault")
         return json_response(self._fault_state(), HTTPStatus.CREATED)
 
     async def clear_faults(self, request: Request) -> Response:
@@ -333,8 +355,9 @@ async def _api_error_response(_request: Request, exc: Exception) -> Response:
 
 
 async def _http_error_response(_request: Request, exc: Exception) -> Response:
+    """Routing errors (unknown path, wrong method) in FastAPI's default shape, as vLLM 0.32 answers them."""
     status = HTTPStatus(exc.status_code) if isinstance(exc, HTTPException) else HTTPStatus.INTERNAL_SERVER_ERROR
-    return json_response(error_body(status.phrase, err_type=status.phrase, status=status), status)
+    return json_response({"detail": status.phrase}, status)
 
 
 async def _internal_error_response(_request: Request, exc: Exception) -> Response:

@@ -118,7 +118,10 @@ def parse_request(body: bytes, headers: Mapping[str, str], registry: BackendRegi
     if not isinstance(model, str):
         raise RequestRejectedError(openai_error(400, "The `model` field is required.", param="model"))
     if registry.pool(model) is None:
-        raise RequestRejectedError(openai_error(404, f"The model `{model}` does not exist.", param="model"))
+        valid = ", ".join(registry.pools)  # vLLM 0.32's message names the served models
+        raise RequestRejectedError(
+            openai_error(404, f"The model `{model}` does not exist. Valid aliases: {valid}.", param="model")
+        )
     return ParsedRequest(
         model=model, session_id=headers.get(SESSION_HEADER) or None, avoid=headers.get(AVOID_HEADER) or None
     )

@@ -1,25 +1,26 @@
-"""The vLLM contract suite: every behaviour the simulator promises, checked over HTTP.
+"""The vLLM contract suite: every behaviour the simulator promises, checked over HTTP on two engines at once.
 
-By default it starts a simulator process. Point it at a real vLLM to check the simulator's reference:
+Each test runs against ``simulator`` (an enginesim process) and ``vllm`` (the session's real vLLM server, the
+``real_vllm`` fixture: the CPU build of the release we pin, serving the tiny model; see tests/support). Where
+they disagree, the real engine is right. Tests marked ``simulator_only`` (fault injection, the simulator's
+deterministic text) run on the simulator alone.
+
+Point the ``vllm`` side at a server started elsewhere (another model, a GPU box) instead of starting one:
 
     VLLM_CONTRACT_BASE_URL=http://gpu-box:8000 VLLM_CONTRACT_API_KEY=... VLLM_CONTRACT_MODEL=helpline-chat \\
         .venv/bin/python -m pytest tests/contract
-
-Tests marked ``simulator_only`` (fault injection, the simulator's deterministic text) are skipped there.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from app.enginesim.launcher import EngineSimProcess
 from tests.contract.support import Target
+from tests.support.vllm_fixtures import RealVllm
 
-BASE_URL_ENV = "VLLM_CONTRACT_BASE_URL"
 API_KEY = "contract-key"
 SERVED_MODEL = "helpline-chat"
 #: Small latencies keep the suite fast; the model behind them is tested in tests/app/enginesim.
@@ -30,28 +31,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "simulator_only: needs the simulator (fault injection, deterministic text)")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not os.environ.get(BASE_URL_ENV):
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that takes ``target`` runs on both engines, unless it is simulator-only."""
+    if "target" not in metafunc.fixturenames:
         return
-    skip = pytest.mark.skip(reason=f"simulator-only check; {BASE_URL_ENV} points at a real vLLM")
-    for item in items:
-        if "simulator_only" in item.keywords:
-            item.add_marker(skip)
+    simulator_only = metafunc.definition.get_closest_marker("simulator_only") is not None
+    engines = [pytest.param("simulator")]
+    if not simulator_only:
+        engines.append(pytest.param("vllm", marks=pytest.mark.uses_real_vllm))
+    metafunc.parametrize("target", engines, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
-def target() -> Iterator[Target]:
-    base_url = os.environ.get(BASE_URL_ENV)
-    if base_url:
-        api_key = os.environ.get("VLLM_CONTRACT_API_KEY")
-        model = os.environ.get("VLLM_CONTRACT_MODEL")
-        if model is None:
-            headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-            model = httpx.get(f"{base_url.rstrip('/')}/v1/models", headers=headers).json()["data"][0]["id"]
-        real = Target(base_url.rstrip("/"), api_key, model)
-        yield real
-        real.close()
-        return
+def simulator_target() -> Iterator[Target]:
     with EngineSimProcess(
         "Qwen/Qwen2.5-7B-Instruct-AWQ",
         served_model_name=SERVED_MODEL,
@@ -62,6 +54,19 @@ def target() -> Iterator[Target]:
         sim = Target(simulator.base_url, API_KEY, SERVED_MODEL, simulator)
         yield sim
         sim.close()
+
+
+@pytest.fixture(scope="session")
+def vllm_target(real_vllm: RealVllm) -> Iterator[Target]:
+    real = Target(real_vllm.base_url, real_vllm.api_key, real_vllm.model)
+    yield real
+    real.close()
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Target:
+    """The engine under test (parametrized by ``pytest_generate_tests``)."""
+    return request.getfixturevalue(f"{request.param}_target")
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.contract.support import Target, chunks
+from tests.contract.support import Target, assert_error_body, chunks
 
 
 def test_completion_shape_and_default_max_tokens(target: Target) -> None:
@@ -48,13 +46,36 @@ def test_token_id_prompts_are_accepted(target: Target) -> None:
     assert response.json()["usage"]["prompt_tokens"] == 4
 
 
-def test_context_overflow(target: Target, max_model_len: int) -> None:
-    response = target.post("/v1/completions", {"model": target.model, "prompt": "hi", "max_tokens": max_model_len})
+def test_max_tokens_past_the_context_is_clamped_and_stops_there(target: Target, max_model_len: int) -> None:
+    """vLLM 0.32 clamps a max_tokens that does not fit beside the prompt (0.12 refused it with a 400)."""
+    prompt = [5] * (max_model_len - 8)
+    response = target.post(
+        "/v1/completions", {"model": target.model, "prompt": prompt, "max_tokens": 100, "ignore_eos": True}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["choices"][0]["finish_reason"] == "length"
+    assert body["usage"]["completion_tokens"] == 8
+    assert body["usage"]["total_tokens"] == max_model_len
+
+
+def test_max_tokens_above_the_whole_context_is_400(target: Target, max_model_len: int) -> None:
+    response = target.post("/v1/completions", {"model": target.model, "prompt": "hi", "max_tokens": max_model_len + 1})
     assert response.status_code == 400
-    assert f"maximum context length is {max_model_len} tokens" in response.json()["error"]["message"]
+    error = assert_error_body(response.json(), code=400)
+    assert error["param"] == "max_tokens"
+    assert f"max_model_len={max_model_len}" in error["message"]
 
 
-@pytest.mark.simulator_only
+def test_a_prompt_filling_the_context_leaves_no_token(target: Target, max_model_len: int) -> None:
+    response = target.post("/v1/completions", {"model": target.model, "prompt": [5] * max_model_len})
+    assert response.status_code == 400
+    error = assert_error_body(response.json(), code=400)
+    assert error["param"] == "max_tokens"
+    assert "max_tokens must be at least 1, got 0" in error["message"]
+
+
 def test_empty_prompt_is_400(target: Target) -> None:
     response = target.post("/v1/completions", {"model": target.model, "prompt": ""})
     assert response.status_code == 400
+    assert assert_error_body(response.json(), code=400)["param"] == "prompt"

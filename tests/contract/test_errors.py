@@ -13,35 +13,52 @@ from tests.contract.support import Target, assert_error_body
 USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello"}]
 
 
-def test_context_overflow_from_max_tokens_names_the_lengths(target: Target, max_model_len: int) -> None:
-    client = target.openai
-    with pytest.raises(openai.BadRequestError) as raised:
-        client.chat.completions.create(model=target.model, messages=USER, max_tokens=max_model_len)
-    assert raised.value.status_code == 400
-    error = assert_error_body(raised.value.response.json(), code=400)
-    message = error["message"]
-    assert f"maximum context length is {max_model_len} tokens" in message
-    assert str(max_model_len) in message
-    assert "max_tokens" in message
+def test_max_tokens_that_does_not_fit_is_clamped_not_refused(target: Target, max_model_len: int) -> None:
+    """vLLM 0.32: a chat max_tokens beyond what the prompt leaves is clamped; the answer stops at the context."""
+    filler: list[ChatCompletionMessageParam] = [
+        {"role": "user", "content": "Please help me with my account. " * (max_model_len // 12)}
+    ]
+    probe = target.openai.chat.completions.create(model=target.model, messages=filler, max_tokens=1)
+    assert probe.usage is not None
+    prompt_tokens = probe.usage.prompt_tokens
+    assert prompt_tokens < max_model_len
+    completion = target.openai.chat.completions.create(
+        model=target.model, messages=filler, max_tokens=max_model_len, extra_body={"ignore_eos": True}
+    )
+    assert completion.choices[0].finish_reason == "length"
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens == max_model_len - prompt_tokens
+    assert completion.usage.total_tokens == max_model_len
 
 
-def test_context_overflow_from_the_prompt(target: Target, max_model_len: int) -> None:
-    long_text = "Please help me with my account. " * (max_model_len // 2)
+def test_prompt_over_the_context_is_400_naming_input_tokens(target: Target, max_model_len: int) -> None:
     response = target.post(
-        "/v1/chat/completions", {"model": target.model, "messages": [{"role": "user", "content": long_text}]}
+        "/v1/completions", {"model": target.model, "prompt": [5] * (max_model_len + 10), "max_tokens": 1}
     )
     assert response.status_code == 400
-    message = assert_error_body(response.json(), code=400)["message"]
-    assert f"maximum context length is {max_model_len} tokens" in message
-    assert "input tokens" in message
+    error = assert_error_body(response.json(), code=400)
+    assert error["param"] == "input_tokens"
+    assert f"maximum context length is {max_model_len} tokens" in error["message"]
+    assert f"{max_model_len + 10} input tokens" in error["message"]
+
+
+def test_chat_prompt_over_the_context_is_a_400_the_openai_client_raises(target: Target, max_model_len: int) -> None:
+    long_text = "Please help me with my account. " * max_model_len
+    with pytest.raises(openai.BadRequestError) as raised:
+        target.openai.chat.completions.create(model=target.model, messages=[{"role": "user", "content": long_text}])
+    error = assert_error_body(raised.value.response.json(), code=400)
+    # Past 13 characters per token of context vLLM refuses the text before tokenizing it ("input_text").
+    assert error["param"] in ("input_tokens", "input_text")
+    assert f"maximum context length is {max_model_len} tokens" in error["message"]
 
 
 def test_unknown_model_is_404(target: Target) -> None:
     with pytest.raises(openai.NotFoundError) as raised:
         target.openai.chat.completions.create(model="no-such-model", messages=USER)
     error = assert_error_body(raised.value.response.json(), code=404)
-    assert error["message"] == "The model `no-such-model` does not exist."
+    assert error["message"] == f"The model `no-such-model` does not exist. Valid aliases: {target.model}."
     assert error["type"] == "NotFoundError"
+    assert error["param"] == "model"
 
 
 @pytest.mark.parametrize(
@@ -81,11 +98,21 @@ def test_more_than_one_choice_is_refused(target: Target) -> None:
     assert assert_error_body(response.json(), code=400)["param"] == "n"
 
 
-@pytest.mark.simulator_only
-def test_unknown_route_is_404_in_vllm_shape(target: Target) -> None:
-    response = target.get("/v1/nothing-here", headers=target.auth())
-    assert response.status_code == 404
-    assert_error_body(response.json(), code=404)
+@pytest.mark.parametrize(("method", "path"), [("GET", "/v1/nothing-here"), ("GET", "/v1/chat/completions")])
+def test_routing_errors_are_fastapis_detail(target: Target, method: str, path: str) -> None:
+    """Unknown paths (404) and wrong methods (405) are FastAPI's ``{"detail": ...}``, not the error object."""
+    response = target._http.request(method, path, headers=target.auth())
+    assert response.status_code in (404, 405)
+    assert response.json() == {"detail": "Not Found" if response.status_code == 404 else "Method Not Allowed"}
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [({"temperature": -1}, "temperature"), ({"top_p": 0}, "top_p"), ({"max_tokens": "many"}, "body.max_tokens")],
+)
+def test_refused_parameters_are_named(target: Target, body: dict[str, Any], param: str) -> None:
+    response = target.post("/v1/chat/completions", {"model": target.model, "messages": USER} | body)
+    assert assert_error_body(response.json(), code=400)["param"] == param
 
 
 def test_never_429(target: Target) -> None:

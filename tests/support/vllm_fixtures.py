@@ -13,7 +13,8 @@ Loaded for the whole suite by ``tests/conftest.py`` (``pytest_plugins``), so any
 - No usable env: the tests that need it fail under ``CI=true`` (CI installs it: a silent skip there would be a test
   nobody runs) and skip with the reason everywhere else.
 
-Tests marked ``kills_real_vllm`` end the server on purpose; they are moved to the end of the session.
+Tests marked ``kills_real_vllm`` end the server on purpose; they are moved to the end of the session. A test that
+reaches the fixture through ``request.getfixturevalue`` is marked ``uses_real_vllm`` so collection sees it too.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ BASE_URL_ENV = "VLLM_CONTRACT_BASE_URL"
 SERVED_MODEL = "helpline-chat"
 MAX_MODEL_LEN = 2048
 FIXTURE = "real_vllm"
+#: Marks a test that reaches the fixture dynamically (``request.getfixturevalue``), which collection cannot see.
+USER_MARK = "uses_real_vllm"
 #: pytest-timeout's budget for a test on the real engine, beyond the server's start-up.
 TEST_SECONDS = 300.0
 
@@ -83,7 +86,7 @@ class _SessionServer:
             self.problem = str(exc)
             return
         self.server = VllmServer(
-            env, model, served_model_name=SERVED_MODEL, api_key=secrets.token_urlsafe(16), max_model_len=MAX_MODEL_LEN
+            env, model, served_model_name=SERVED_MODEL, api_key=secrets.token_urlsafe(32), max_model_len=MAX_MODEL_LEN
         ).launch()
 
     def close(self) -> None:
@@ -110,6 +113,7 @@ def external_target() -> RealVllm | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{USER_MARK}: takes {FIXTURE} through another fixture, chosen at run time")
     config.addinivalue_line("markers", "kills_real_vllm: ends the session's real vLLM server (run last)")
 
 
@@ -117,7 +121,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     killers = [item for item in items if "kills_real_vllm" in item.keywords]
     items[:] = [item for item in items if "kills_real_vllm" not in item.keywords] + killers
-    users = [item for item in items if FIXTURE in getattr(item, "fixturenames", ())]
+    users = [item for item in items if FIXTURE in getattr(item, "fixturenames", ()) or USER_MARK in item.keywords]
     for item in users:  # the first user waits for the start-up: pytest-timeout must allow it on top of the test
         item.add_marker(pytest.mark.timeout(scaled(STARTUP_SECONDS + TEST_SECONDS)))
     wanted = bool(users)

@@ -31,6 +31,7 @@ class Answer:
     error_after: int | None = None
     without_done: bool = False
     silent: bool = False
+    finish_reason: str = "stop"
 
 
 def chunk(**fields: Any) -> bytes:
@@ -69,7 +70,11 @@ class ScriptedEngine:
                     "created": 0,
                     "model": body["model"],
                     "choices": [
-                        {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": content},
+                            "finish_reason": answer.finish_reason,
+                        }
                     ],
                     "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
                 }

@@ -184,6 +184,30 @@ async def test_a_classifier_answer_that_is_no_json_object_is_none(
     )
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"intent": "question", "emotion": "neutral"' + " " * 30,  # padded until max_tokens, then cut
+        '{"intent": "question", "emotion": "neutral",\n\n\n   ',
+        '\n  {"intent": "question", "emotion": "neutral"}   \n\n',  # padded but whole
+    ],
+)
+async def test_a_whitespace_padded_object_cut_at_max_tokens_still_classifies(
+    scripted: tuple[ScriptedEngine, EngineClient], content: str
+) -> None:
+    """vLLM 0.32 under structured_outputs.json: whitespace until max_tokens, finish_reason length."""
+    engine, client = scripted
+    engine.then(Answer(tokens=(content,), finish_reason="length"))
+    document, _ = await client.classify("cls", "Classify.", "text", SCHEMA)
+    assert document == {"intent": "question", "emotion": "neutral"}
+
+
+async def test_a_value_cut_at_max_tokens_classifies_nothing(scripted: tuple[ScriptedEngine, EngineClient]) -> None:
+    engine, client = scripted
+    engine.then(Answer(tokens=('{"intent": "question", "emotion": "neu',), finish_reason="length"))
+    assert (await client.classify("cls", "Classify.", "text", SCHEMA))[0] is None
+
+
 async def test_a_failed_classification_is_none_and_counts_against_the_circuit(
     scripted: tuple[ScriptedEngine, EngineClient],
 ) -> None:

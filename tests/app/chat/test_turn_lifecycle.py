@@ -120,7 +120,7 @@ async def test_repeated_anger_hands_the_conversation_over(desk: Desk) -> None:
 
 
 async def test_a_failing_classifier_never_costs_the_answer(desk: Desk, engines: Engines) -> None:
-    engines.classifier.arm_fault("dead")
+    engines.classifier.arm_fault("error", count=None)
     customer = desk.customer()
     conversation = await customer.conversation()
     turn = await customer.send(conversation, "I want to talk to a real person")

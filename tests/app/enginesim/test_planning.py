@@ -58,16 +58,31 @@ def test_sampling_parameters_are_checked_with_vllms_messages(body: dict[str, Any
 
 
 def test_context_length_is_checked_before_sampling_parameters() -> None:
-    error = refused(chat(max_tokens=250, temperature=-1))
+    error = refused(chat(max_tokens=300, temperature=-1))
     assert error.param == "max_tokens"
-    assert error.message.startswith("'max_tokens' or 'max_completion_tokens' is too large: 250.")
-    assert "maximum context length is 256 tokens" in error.message
+    assert error.message.startswith("max_tokens=300 cannot be greater than max_model_len=256.")
+
+
+def test_max_tokens_past_what_the_prompt_leaves_is_clamped() -> None:
+    plan = plan_chat(chat(max_tokens=250, ignore_eos=True), CONFIG)
+    assert len(plan.prompt_tokens) + len(plan.completion.tokens) == CONFIG.max_model_len
 
 
 def test_prompt_alone_may_overflow() -> None:
     error = refused(chat(messages=[{"role": "user", "content": "word " * 300}]))
     assert error.param == "input_tokens"
-    assert "However, your request has" in error.message
+    assert "which exceeds this limit even without any output tokens" in error.message
+
+
+def test_a_prompt_filling_the_context_leaves_max_tokens_0() -> None:
+    error = refused(CompletionRequest.model_validate({"prompt": list(range(256))}))
+    assert error.param == "max_tokens"
+    assert error.message == "max_tokens must be at least 1, got 0. (parameter=max_tokens, value=0)"
+
+
+def test_a_text_too_long_for_any_tokenizer_is_refused_before_tokenizing() -> None:
+    error = refused(chat(messages=[{"role": "user", "content": "x" * (13 * 256 + 1)}]))
+    assert error.param == "input_text"
 
 
 def test_max_completion_tokens_wins_over_max_tokens() -> None:

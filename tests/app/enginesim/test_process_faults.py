@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from app.core.waits import scaled
 from app.enginesim.launcher import EngineSimProcess
 from app.enginesim.server import CRASH_EXIT_CODE
 from tests.app.enginesim.conftest import MODEL
@@ -19,11 +20,11 @@ STREAM = {"model": SERVED, "messages": [{"role": "user", "content": "hello"}], "
 
 @pytest.fixture(scope="module")
 def doomed() -> Iterator[dict[str, EngineSimProcess]]:
-    """Processes these tests may kill, started together: one plain, one armed to crash, one started dead."""
+    """Processes these tests kill, started together: one plain, one armed to crash, one whose engine core dies."""
     engines = {
         "plain": EngineSimProcess(MODEL, served_model_name=SERVED, args=FAST),
         "crash": EngineSimProcess(MODEL, served_model_name=SERVED, args=[*FAST, "--sim-fault", "crash"]),
-        "dead": EngineSimProcess(MODEL, served_model_name=SERVED, args=[*FAST, "--sim-fault", "dead"]),
+        "dying": EngineSimProcess(MODEL, served_model_name=SERVED, args=[*FAST, "--sim-itl-ms", "20"]),
     }
     EngineSimProcess.start_all(*engines.values())
     yield engines
@@ -59,22 +60,33 @@ def test_crash_armed_on_the_command_line_kills_the_first_request(
     assert engine.wait_exit(10) == CRASH_EXIT_CODE
 
 
-def test_a_dead_engine_from_the_command_line_reports_503(
+def test_engine_core_death_ends_streams_with_its_error_then_the_server_exits(
     http: httpx.Client, doomed: dict[str, EngineSimProcess]
 ) -> None:
-    engine = doomed["dead"]
-    assert http.get(f"{engine.base_url}/health").status_code == 503
-    engine.clear_faults()
-    assert http.get(f"{engine.base_url}/health").status_code == 200
+    """As vLLM 0.32: the stream in flight gets EngineDeadError in band, then the API server shuts down."""
+    engine = doomed["dying"]
+    lines: list[str] = []
+    with http.stream("POST", f"{engine.v1_url}/chat/completions", json=STREAM | {"max_tokens": 500}) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            lines.append(line)
+            if len(lines) == 6:  # the role chunk and two tokens, with their blank lines
+                engine.arm_fault("dead")
+    events = parse_sse("\n".join(lines) + "\n")
+    error = events[-2]
+    assert isinstance(error, dict)
+    assert error["error"]["code"] == 500
+    assert error["error"]["message"].startswith("EngineCore encountered an issue")
+    assert engine.wait_exit(scaled(10)) is not None
 
 
 def test_faults_are_per_replica(http: httpx.Client, replicas: tuple[EngineSimProcess, EngineSimProcess]) -> None:
     broken, healthy = replicas
-    broken.arm_fault("dead")
+    broken.arm_fault("error", count=None)
     try:
-        assert http.get(f"{broken.base_url}/health").status_code == 503
-        assert http.get(f"{healthy.base_url}/health").status_code == 200
         body = STREAM | {"stream": False, "max_tokens": 3}
+        assert http.post(f"{broken.v1_url}/chat/completions", json=body).status_code == 500
         assert http.post(f"{healthy.v1_url}/chat/completions", json=body).status_code == 200
+        assert http.get(f"{broken.base_url}/health").status_code == 200
     finally:
         broken.clear_faults()

@@ -46,7 +46,7 @@ def test_control_api_does_not_exist_without_a_token(keyed: tuple[Simulator, Test
     for method in ("GET", "POST", "DELETE"):
         response = client.request(method, "/sim/faults", json={"kind": "crash"})
         assert response.status_code == 404
-        assert response.json() == {"error": {"message": "Not Found", "type": "Not Found", "param": None, "code": 404}}
+        assert response.json() == {"detail": "Not Found"}
 
 
 def test_a_dead_engine_fails_health_and_requests(keyed: tuple[Simulator, TestClient]) -> None:
@@ -59,11 +59,11 @@ def test_a_dead_engine_fails_health_and_requests(keyed: tuple[Simulator, TestCli
     assert response.json()["error"]["message"].startswith("EngineCore encountered an issue")
 
 
-def test_wrong_method_is_405_in_vllm_shape(keyed: tuple[Simulator, TestClient]) -> None:
+def test_wrong_method_is_405_in_fastapis_shape(keyed: tuple[Simulator, TestClient]) -> None:
     _, client = keyed
     response = client.get("/v1/chat/completions", headers={"Authorization": "Bearer one"})
     assert response.status_code == 405
-    assert response.json()["error"]["type"] == "Method Not Allowed"
+    assert response.json() == {"detail": "Method Not Allowed"}
 
 
 def test_non_json_bodies_are_400(keyed: tuple[Simulator, TestClient]) -> None:

@@ -342,7 +342,7 @@ async def test_bad_requests_get_openai_shaped_errors() -> None:
         assert unknown.status_code == 404
         assert unknown.json() == {
             "error": {
-                "message": "The model `nope` does not exist.",
+                "message": "The model `nope` does not exist. Valid aliases: chat, other.",
                 "type": "NotFoundError",
                 "param": "model",
                 "code": 404,
