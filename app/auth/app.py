@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from app.auth import routes
+from app.auth import audit, routes
 from app.auth.models import SCHEMA
 from app.auth.passwords import PasswordHasher
 from app.auth.revocation import RevocationPublisher
@@ -17,10 +19,30 @@ from app.auth.settings import AuthSettings
 from app.auth.signing import signer_from_settings
 from app.core.api_keys import KeyspaceLayout
 from app.core.app_factory import ReadinessCheck, create_app
-from app.core.db import Database
+from app.core.db import Database, utcnow
+from app.core.logging import get_logger
 from app.core.redis import redis_client
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = get_logger(__name__)
+
+
+async def audit_retention_forever(database: Database, settings: AuthSettings) -> None:
+    """Delete audit events past their tenant's retention, every interval; a failed round is retried next time."""
+    while True:
+        await asyncio.sleep(settings.audit_retention_interval_seconds)
+        try:
+            async with database.transaction() as session:
+                deleted = await audit.enforce_retention(
+                    session,
+                    default_days=settings.audit_retention_days,
+                    tenant_days=settings.tenant_audit_retention_days,
+                    now=utcnow(),
+                )
+            if deleted:
+                log.info("audit_retention", deleted_events=deleted)
+        except Exception as exc:  # the service keeps serving; the next round retries
+            log.warning("audit_retention_failed", error=repr(exc))
 
 
 def build_app(settings: AuthSettings) -> FastAPI:
@@ -44,9 +66,13 @@ def build_app(settings: AuthSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        retention = asyncio.create_task(audit_retention_forever(database, settings))
         try:
             yield
         finally:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
             await revocations.aclose()
             await database.dispose()
 

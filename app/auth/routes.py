@@ -6,23 +6,29 @@ token; login and the JWKS need no identity (login carries its own credential; pu
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
+from app.auth import audit
 from app.auth.dependencies import AdminIdentity, GatewayCaller, Service, WidgetIssuerIdentity
 from app.contracts.api import (
+    MAX_PAGE_SIZE,
     AccessToken,
     ApiKey,
     ApiKeyCreate,
     ApiKeyCreated,
+    AuditChain,
+    AuditEventPage,
+    AuditEventView,
     LoginRequest,
     User,
     UserCreate,
     WidgetTokenRequest,
 )
-from app.contracts.internal import KeyState, VerifiedKey, VerifyKeyRequest
+from app.contracts.internal import AuditEventCreate, KeyState, VerifiedKey, VerifyKeyRequest
 from app.core.db import DbSession
 
 router = APIRouter()
@@ -73,6 +79,47 @@ async def revoke_api_key(key_id: UUID, identity: AdminIdentity, session: DbSessi
 @router.post("/v1/users", status_code=201, tags=["admin"])
 async def create_user(body: UserCreate, identity: AdminIdentity, session: DbSession, auth: Service) -> User:
     return await auth.create_user(session, identity, body)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A filter instant without an offset is read as UTC (the column refuses naive datetimes)."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+@router.post("/internal/v1/audit-events", status_code=201, tags=["internal"])
+async def append_audit_event(body: AuditEventCreate, _caller: GatewayCaller, session: DbSession) -> AuditEventView:
+    return audit.view(await audit.append(session, body))
+
+
+@router.get("/v1/audit-events", tags=["admin"])
+async def list_audit_events(
+    *,
+    identity: AdminIdentity,
+    session: DbSession,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    actor_id: Annotated[str | None, Query(max_length=128)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+) -> AuditEventPage:
+    rows = await audit.page(
+        session,
+        identity.tenant_id,
+        limit=limit + 1,
+        after_seq=int(cursor) if cursor else None,
+        action=action,
+        actor_id=actor_id,
+        since=as_utc(since),
+        until=as_utc(until),
+    )
+    items = [audit.view(row) for row in rows[:limit]]
+    return AuditEventPage(items=items, next_cursor=str(items[-1].seq) if len(rows) > limit else None)
+
+
+@router.get("/v1/audit-events/verification", tags=["admin"])
+async def verify_audit_chain(identity: AdminIdentity, session: DbSession) -> AuditChain:
+    return await audit.verify(session, identity.tenant_id)
 
 
 @router.get("/internal/v1/api-keys/{key_id}/state", tags=["internal"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import ClassVar, Self
+from uuid import UUID
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -34,6 +35,16 @@ class AuthSettings(DatabaseSettings):
         ge=1,
         le=16,
         description="Argon2 hashes computed at once (each takes 19 MiB and one core for tens of ms).",
+    )
+
+    audit_retention_days: int = Field(
+        default=400, ge=30, le=3650, description="Audit events are deleted this long after they happened."
+    )
+    tenant_audit_retention_days: dict[UUID, int] = Field(
+        default_factory=dict, description='Per-tenant overrides of audit_retention_days, JSON: {"<tenant id>": days}.'
+    )
+    audit_retention_interval_seconds: float = Field(
+        default=3600, gt=0, description="How often the audit retention job runs (in every auth replica; idempotent)."
     )
 
     @model_validator(mode="after")

@@ -264,6 +264,40 @@ class AssistantProfile(Model):
     max_tokens: int = Field(default=512, ge=1, le=4096)
 
 
+# --- audit trail ----------------------------------------------------------------------------------------------
+class AuditEventView(Model):
+    """One administrative or agent action, as recorded (append-only, hash-chained per tenant)."""
+
+    id: UUID
+    seq: int = Field(description="The event's position in the tenant's chain (no gaps).")
+    occurred_at: datetime
+    actor_kind: str = Field(description="api_key or user")
+    actor_id: str = Field(description="the user's or API key's id")
+    actor_role: str
+    action: str = Field(description="e.g. api_key.create, conversation.claim, data_subject.erase")
+    target_type: str | None
+    target_id: str | None
+    outcome: int = Field(description="The HTTP status the action ended with.")
+    request_id: str
+    client_ip: str | None
+    prev_hash: str
+    hash: str
+
+
+class AuditEventPage(Model):
+    items: list[AuditEventView]
+    next_cursor: str | None = None
+
+
+class AuditChain(Model):
+    """The result of recomputing a tenant's hash chain."""
+
+    intact: bool
+    events: int = Field(description="Events verified before the first mismatch (all of them when intact).")
+    anchor: str | None = Field(description="prev_hash of the oldest kept event (older ones removed by retention).")
+    broken_at_seq: int | None = Field(description="The first event that does not match; null when intact.")
+
+
 # --- errors ---------------------------------------------------------------------------------------------------
 class Problem(Model):
     """RFC 9457 problem details (``application/problem+json``); every error on the domain API has this shape."""

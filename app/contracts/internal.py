@@ -46,6 +46,21 @@ class VerifyKeyRequest(Model):
     key: str = Field(max_length=200)
 
 
+class AuditEventCreate(Model):
+    """Posted by the gateway after an administrative or agent action (auth appends it to the tenant's chain)."""
+
+    tenant_id: UUID
+    actor_kind: str = Field(max_length=16)
+    actor_id: str = Field(max_length=128)
+    actor_role: str = Field(max_length=16)
+    action: str = Field(max_length=64)
+    target_type: str | None = Field(default=None, max_length=32)
+    target_id: str | None = Field(default=None, max_length=128)
+    outcome: int
+    request_id: str = Field(max_length=64)
+    client_ip: str | None = Field(default=None, max_length=64)
+
+
 class KeyState(Model):
     """Whether a key (and every widget token it issued) is revoked, read from auth's database."""
 

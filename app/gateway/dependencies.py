@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.contracts.access import Access
 from app.contracts.internal import IdentityClaims
 from app.core.identity import InvalidIdentityError, bind_identity, check_access, mint_identity_token
+from app.core.request_context import request_id_of
 from app.gateway.components import Gateway
 
 #: Documents the bearer scheme in OpenAPI ("Authorize" in /docs); errors are ours (problem+json), not its.
@@ -31,6 +32,8 @@ async def gateway_of(request: Request) -> Gateway:
 class Caller:
     identity: IdentityClaims
     started_at: float  # perf_counter at the start of the request (time to first token is measured from it)
+    request_id: str = "-"
+    client_ip: str | None = None  # the connection's address (X-Forwarded-For only from the trusted ingress)
 
 
 def authenticated(access: Access, *, admit: bool = True) -> Callable[..., Awaitable[Caller]]:
@@ -56,7 +59,12 @@ def authenticated(access: Access, *, admit: bool = True) -> Callable[..., Awaita
         if admit:
             await gateway.gatekeeper.admit(identity)
         bind_identity(identity, mint_identity_token(identity, secret=gateway.internal_secret, issuer="gateway"))
-        return Caller(identity=identity, started_at=request.state.started_at)
+        return Caller(
+            identity=identity,
+            started_at=request.state.started_at,
+            request_id=request_id_of(request.scope),
+            client_ip=request.client.host if request.client else None,
+        )
 
     dependency.access = access  # type: ignore[attr-defined]
     return dependency

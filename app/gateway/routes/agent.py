@@ -17,6 +17,7 @@ from app.contracts.api import (
     Message,
     MessagePage,
 )
+from app.gateway.audit_trail import audited
 from app.gateway.dependencies import Caller, GatewayDep, authenticated
 from app.gateway.forwarding import forward, internal_path
 from app.gateway.openapi import problem_responses
@@ -57,20 +58,28 @@ async def list_messages(
 
 
 @router.post("/{conversation_id}/claim", response_model=Conversation, responses=problem_responses(404, 409))
-async def claim(conversation_id: UUID, _agent: Agent, gateway: GatewayDep) -> Response:
+async def claim(conversation_id: UUID, agent: Agent, gateway: GatewayDep) -> Response:
     """Take the conversation (409 if another agent has it)."""
-    return await forward(gateway.sessions, "POST", internal_path(f"/v1/agent/conversations/{conversation_id}/claim"))
+    claiming = forward(gateway.sessions, "POST", internal_path(f"/v1/agent/conversations/{conversation_id}/claim"))
+    return await audited(
+        gateway, agent, "conversation.claim", claiming, target_type="conversation", target_id=conversation_id
+    )
 
 
 @router.post(
     "/{conversation_id}/messages", status_code=201, response_model=Message, responses=problem_responses(404, 409)
 )
-async def reply(conversation_id: UUID, body: AgentReply, _agent: Agent, gateway: GatewayDep) -> Response:
-    return await forward(
-        gateway.sessions, "POST", internal_path(f"/v1/agent/conversations/{conversation_id}/messages"), body=body
+async def reply(conversation_id: UUID, body: AgentReply, agent: Agent, gateway: GatewayDep) -> Response:
+    path = internal_path(f"/v1/agent/conversations/{conversation_id}/messages")
+    replying = forward(gateway.sessions, "POST", path, body=body)
+    return await audited(
+        gateway, agent, "conversation.reply", replying, target_type="conversation", target_id=conversation_id
     )
 
 
 @router.post("/{conversation_id}/resolve", response_model=Conversation, responses=problem_responses(404, 409))
-async def resolve(conversation_id: UUID, _agent: Agent, gateway: GatewayDep) -> Response:
-    return await forward(gateway.sessions, "POST", internal_path(f"/v1/agent/conversations/{conversation_id}/resolve"))
+async def resolve(conversation_id: UUID, agent: Agent, gateway: GatewayDep) -> Response:
+    resolving = forward(gateway.sessions, "POST", internal_path(f"/v1/agent/conversations/{conversation_id}/resolve"))
+    return await audited(
+        gateway, agent, "conversation.resolve", resolving, target_type="conversation", target_id=conversation_id
+    )
