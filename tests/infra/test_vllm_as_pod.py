@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -113,6 +114,30 @@ def test_the_sandbox_is_the_pod(pod_sandbox: tuple[PodSandbox, VllmEnv, str]) ->
         "/home/engine/x writable",
         "/models/x Read-only file system",
     ]
+
+
+@pytest.mark.pod_sandbox
+def test_a_tool_env_in_a_hidden_folder_is_shown_read_only(tmp_path: Path) -> None:
+    """A CI clone may live under /tmp or /home, which the sandbox replaces: its virtualenv is bound where it is."""
+    try:
+        sandbox_tools()
+    except SandboxUnavailableError as exc:
+        real_vllm_unavailable(str(exc))
+    venv = tmp_path / "clone" / ".venv-tools" / "probe"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=scaled(60))
+    sandbox = PodSandbox.from_pod(
+        engine_pod(), "engine", scratch=tmp_path / "volumes", claims={CACHE_CLAIM: tmp_path}, extra_env=IMAGE_ENV
+    ).with_interpreter(venv / "bin" / "python")
+    probe = "import os, sys; print(sys.prefix, os.access(sys.prefix, os.W_OK), os.access('/tmp', os.W_OK))"
+    result = subprocess.run(
+        sandbox.command([str(venv / "bin" / "python"), "-c", probe]),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=scaled(60),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(venv), "False", "True"]
 
 
 @pytest.mark.pod_sandbox

@@ -9,21 +9,24 @@ directories, except the ones a pod's image would not have (``/root``, ``/home``,
 of the pod becomes a fresh world-writable folder at its mount path (as the kubelet makes them), each
 PersistentVolumeClaim the folder the caller maps it to (read-only when the mount says so). ``setpriv`` then drops to
 the pod's ``runAsUser``/``runAsGroup`` with its ``fsGroup`` as the only supplementary group and no new
-privileges, and ``env -i`` leaves
-exactly the container's environment. The UID has no passwd entry, as in the pod. Needs root (CI runs as root).
+privileges, and ``env -i`` leaves exactly the container's environment. The UID has no passwd entry, as in the pod.
+The interpreter's virtualenv and base installation are bound read-only where a hidden folder holds them
+(``with_interpreter``). Needs root (CI runs as root).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 #: Host top-level folders the sandbox does not show: an image has no such content (and /root hides our Python).
 HIDDEN_TOP_LEVEL = frozenset({"root", "home", "tmp", "run", "dev", "proc", "sys", "lost+found"})
+#: Provided by bubblewrap itself (``--dev``, ``--proc``, a read-only ``/sys``).
+KERNEL_FOLDERS = frozenset({"/dev", "/proc", "/sys"})
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -52,11 +55,17 @@ def _interpreter_prefix(python: Path) -> Path | None:
     return None
 
 
-def _traversable_parents(inside: str) -> list[str]:
-    """Create a mount point's missing parents as 0755 (bubblewrap would make them 0700, closed to the pod's UID)."""
+def _traversable_parents(inside: str, targets: Collection[str]) -> list[str]:
+    """Create a mount point's missing parents as 0755 (bubblewrap would make them 0700, closed to the pod's UID).
+
+    Only below a hidden top-level folder (the others are the host's own, read-only), and never a folder that is
+    itself mounted (``--perms`` would change an emptyDir's mode).
+    """
     parents = [str(parent) for parent in reversed(PurePosixPath(inside).parents) if str(parent) != "/"]
-    hidden = [p for p in parents if PurePosixPath(p).parts[1] in HIDDEN_TOP_LEVEL and p != "/dev"]
-    return [arg for parent in hidden for arg in ("--perms", "0755", "--dir", parent)]
+    missing = [
+        p for p in parents if PurePosixPath(p).parts[1] in HIDDEN_TOP_LEVEL and p not in {*targets, *KERNEL_FOLDERS}
+    ]
+    return [arg for parent in missing for arg in ("--perms", "0755", "--dir", parent)]
 
 
 @dataclass(frozen=True)
@@ -113,11 +122,15 @@ class PodSandbox:
         return cls(context["runAsUser"], context["runAsGroup"], groups, env, writable, read_only)
 
     def with_interpreter(self, python: Path) -> PodSandbox:
-        """Also show the base installation behind ``python`` (a virtualenv's home may sit under hidden /root)."""
-        prefix = _interpreter_prefix(python)
-        if prefix is None or prefix.parts[1] not in HIDDEN_TOP_LEVEL:
-            return self
-        return replace(self, read_only={**self.read_only, str(prefix): prefix})
+        """Also show ``python``'s virtualenv and its base installation where the sandbox hides them.
+
+        A virtualenv's home may sit under /root (pyenv, uv's managed Pythons), and a CI clone (with its tool env)
+        under /tmp or /home: those are bound read-only at their own paths.
+        """
+        venv = python.parent.parent
+        candidates = [venv.resolve(), *([prefix] if (prefix := _interpreter_prefix(python)) else [])]
+        hidden = {str(path): path for path in candidates if path.parts[1] in HIDDEN_TOP_LEVEL}
+        return replace(self, read_only={**self.read_only, **hidden})
 
     def command(self, argv: list[str]) -> list[str]:
         """``bwrap ... -- setpriv ... -- env -i <env> argv``: run ``argv`` inside the sandbox."""
@@ -131,10 +144,11 @@ class PodSandbox:
             elif entry.is_dir():
                 args += ["--ro-bind", str(entry), str(entry)]
         args += ["--ro-bind", "/sys", "/sys", "--dev", "/dev", "--proc", "/proc"]
-        for inside, host in sorted(self.read_only.items()):
-            args += [*_traversable_parents(inside), "--ro-bind", str(host), inside]
-        for inside, host in sorted(self.writable.items()):
-            args += [*_traversable_parents(inside), "--bind", str(host), inside]
+        mounts = [(inside, host, "--ro-bind") for inside, host in self.read_only.items()]
+        mounts += [(inside, host, "--bind") for inside, host in self.writable.items()]
+        targets = {inside for inside, _, _ in mounts}
+        for inside, host, bind in sorted(mounts, key=lambda mount: PurePosixPath(mount[0]).parts):  # parents first
+            args += [*_traversable_parents(inside, targets), bind, str(host), inside]
         args += ["--remount-ro", "/", "--chdir", "/", "--"]
         groups = [f"--groups={','.join(map(str, self.groups))}"] if self.groups else ["--clear-groups"]
         args += [setpriv, f"--reuid={self.uid}", f"--regid={self.gid}", *groups, "--no-new-privs", "--"]
