@@ -110,6 +110,29 @@ def _validation_issues(error: ValidationError, sections: Mapping[str, Mapping[st
     return issues
 
 
+def _rule_issues(config: StackConfig) -> list[ConfigIssue]:
+    """The cross-key rules of every section, then the prod placeholders."""
+    found = config.cluster.issues()
+    for name in SECTIONS:
+        if name != "cluster":
+            found.extend(getattr(config, name).issues(config.cluster))
+    return found + placeholder_issues(config)
+
+
+def _rules_without(
+    invalid: list[ConfigIssue], stack: str, sections: Mapping[str, Mapping[str, Any]]
+) -> list[ConfigIssue]:
+    """The cross-key rules, with the keys that failed validation left at their defaults, so one run lists every
+    issue (a type error no longer hides a missing region); rules about those keys are left out (they were said)."""
+    bad = {issue.key for issue in invalid}
+    rest = {name: {k: v for k, v in values.items() if k not in bad} for name, values in sections.items()}
+    try:
+        config = StackConfig.model_validate({"stack": stack, **rest})
+    except ValidationError:
+        return []
+    return [issue for issue in _rule_issues(config) if issue.key not in bad]
+
+
 def parse_stack_config(stack: str, values: Mapping[str, Any], secret_keys: Collection[str] = ()) -> StackConfig:
     """Validate flat ``helpline`` keys (namespace stripped) into a ``StackConfig`` or raise ``StackConfigError``.
 
@@ -144,12 +167,9 @@ def parse_stack_config(stack: str, values: Mapping[str, Any], secret_keys: Colle
     try:
         config = StackConfig.model_validate({"stack": stack, **sections})
     except ValidationError as exc:
-        raise StackConfigError(issues + _validation_issues(exc, sections)) from None
-    issues.extend(config.cluster.issues())
-    for name in SECTIONS:
-        if name != "cluster":
-            issues.extend(getattr(config, name).issues(config.cluster))
-    issues.extend(placeholder_issues(config))
+        invalid = _validation_issues(exc, sections)
+        raise StackConfigError(issues + invalid + _rules_without(invalid, stack, sections)) from None
+    issues.extend(_rule_issues(config))
     if issues:
         raise StackConfigError(issues)
     return config

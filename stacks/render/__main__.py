@@ -10,7 +10,7 @@ from pathlib import Path
 from stacks.config.base import StackConfigError
 from stacks.render.artifacts import write_render
 from stacks.render.runner import render_program
-from stacks.render.stack_files import ROOT, load_stack_settings
+from stacks.render.stack_files import ROOT, StackFileError, load_stack_settings
 
 
 def output_dir(stack: str, cloud: str | None) -> Path:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     except StackConfigError as exc:
         print(f"render {args.stack}: {exc}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, StackFileError) as exc:
         print(f"render {args.stack}: {exc}", file=sys.stderr)
         return 2
     out = args.out or output_dir(args.stack, args.cloud)

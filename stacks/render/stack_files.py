@@ -7,6 +7,7 @@ like a real secret (wrapped, masked in the render, never in a manifest outside a
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,15 +37,50 @@ def _as_config_string(value: Any) -> str:
     return json.dumps(value)
 
 
+#: Namespaces Pulumi's providers own: keys under them are theirs to validate, never ours.
+PROVIDER_NAMESPACES = frozenset({"aws", "gcp", "kubernetes", "pulumi"})
+
+
+class StackFileError(ValueError):
+    """A stack or project file that cannot be read as config: the message names the file and where (exit 2)."""
+
+
+def _read_yaml(path: Path) -> Any:
+    """The file's YAML; a syntax error names the file, line and column instead of a parser traceback."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise StackFileError(f"{path.name}{where}: invalid YAML: {problem}") from None
+
+
+def _namespace_issues(path: Path, keys: list[str], project: str) -> list[str]:
+    """Keys under a namespace that is neither the project's nor a provider's: a typo that would be ignored."""
+    issues = []
+    for key in keys:
+        namespace, _, name = key.partition(":")
+        if namespace in PROVIDER_NAMESPACES or namespace == project:
+            continue
+        close = difflib.get_close_matches(namespace, [project, *sorted(PROVIDER_NAMESPACES)], n=1)
+        hint = f"did you mean {close[0]}:{name}?" if close else f"project keys are {project}:<key>"
+        issues.append(f"{path.name}: {key}: unknown config namespace {namespace!r}; {hint}")
+    return issues
+
+
 def load_stack_settings(stack: str, cloud: str | None = None, root: Path = ROOT) -> StackSettings:
     """Merge Pulumi.yaml defaults with Pulumi.<stack>.yaml; ``cloud`` overrides ``helpline:cloud``."""
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project = _read_yaml(root / "Pulumi.yaml")
     stack_path = root / f"Pulumi.{stack}.yaml"
     if not stack_path.exists():
         known = sorted(p.name.split(".")[1] for p in root.glob("Pulumi.*.yaml"))
         raise FileNotFoundError(f"no stack file {stack_path.name}; known stacks: {', '.join(known)}")
-    stack_file = yaml.safe_load(stack_path.read_text()) or {}
+    stack_file = _read_yaml(stack_path) or {}
     name = project["name"]
+    stack_keys = [key for key in (stack_file.get("config") or {}) if ":" in key]
+    if issues := _namespace_issues(stack_path, stack_keys, name):
+        raise StackFileError("\n".join(issues))
     config: dict[str, str] = {}
     for key, declaration in (project.get("config") or {}).items():
         if isinstance(declaration, dict) and "default" in declaration:
