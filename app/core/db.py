@@ -37,6 +37,14 @@ NAMING_CONVENTION = {
 
 #: Errors that mean "the database cannot be reached or used right now", not "this request is wrong".
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, OSError)
+#: SQLSTATE classes that mean the same whatever exception class the driver maps them to: 08 connection
+#: exception ("connection was closed in the middle of operation"), 53 insufficient resources (too many
+#: connections), 57 operator intervention (admin shutdown, "the database system is starting up / shutting
+#: down", statement cancelled by a restart). asyncpg's errors reach SQLAlchemy as a plain ``DBAPIError`` for
+#: these, which went out as 500s during a Postgres restart.
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+#: How long a client should wait before retrying while the database is away (a restart takes seconds).
+RETRY_AFTER_SECONDS = "2"
 
 log = get_logger(__name__)
 
@@ -49,6 +57,24 @@ class UnstorableInputError(ProblemError):
     """Input the schema allowed but the database cannot store (SQLSTATE class 22, e.g. a NUL character)."""
 
     problem = problems.BAD_REQUEST
+
+
+def sqlstate_of(exc: BaseException) -> str:
+    """The SQLSTATE of a driver error (SQLAlchemy's wrapper or asyncpg's own), or ``""``."""
+    orig = getattr(exc, "orig", None) or exc
+    return str(getattr(orig, "sqlstate", "") or getattr(orig, "pgcode", "") or "")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database is away or restarting, not that the request was wrong."""
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, OSError | ConnectionError):
+        return True
+    return sqlstate_of(exc)[:2] in UNAVAILABLE_SQLSTATE_CLASSES
 
 
 def is_data_exception(exc: DBAPIError) -> bool:
@@ -150,16 +176,14 @@ class Database:
         try:
             async with self.sessionmaker() as session, session.begin():
                 yield session
-        except UNAVAILABLE_ERRORS as exc:
-            cause = getattr(exc, "orig", None) or exc
-            log.warning("database_unavailable", error=type(cause).__name__, reason=str(cause)[:200])
-            raise DatabaseUnavailableError("The database cannot be reached right now.") from exc
-        except DBAPIError as exc:
-            if not is_data_exception(exc):
-                raise
-            raise UnstorableInputError(
-                "The request holds a value that cannot be stored (for example a NUL character)."
-            ) from exc
+        except Exception as exc:  # the driver's own errors (asyncpg) can escape SQLAlchemy's wrapping too
+            if is_unavailable(exc):
+                raise unavailable(exc) from exc
+            if isinstance(exc, DBAPIError) and is_data_exception(exc):
+                raise UnstorableInputError(
+                    "The request holds a value that cannot be stored (for example a NUL character)."
+                ) from exc
+            raise
 
     async def ping(self) -> None:
         """Readiness: one round trip (raises when the database does not answer)."""
@@ -168,6 +192,15 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def unavailable(exc: BaseException) -> DatabaseUnavailableError:
+    """The 503 (with ``Retry-After``) for a database that is away; logged once, without the query's values."""
+    cause = getattr(exc, "orig", None) or exc
+    log.warning("database_unavailable", error=type(cause).__name__, sqlstate=sqlstate_of(exc) or None)
+    return DatabaseUnavailableError(
+        "The database cannot be reached right now; retry shortly.", headers={"Retry-After": RETRY_AFTER_SECONDS}
+    )
 
 
 async def _request_transaction(request: Request) -> AsyncIterator[AsyncSession]:
