@@ -61,6 +61,14 @@ VLLM_METRICS: tuple[Metric, ...] = (
     Metric("vllm:request_generation_tokens", "histogram", VLLM_LABELS, "Generation tokens per request."),
 )
 
+#: Exported only by an engine started with ``--kv-offloading-size`` (native CPU offloading), named as in vLLM 0.32's
+#: ``vllm/distributed/kv_transfer/kv_connector/v1/offloading/metrics.py``. The CPU build cannot run the offloading
+#: connector, so the real-engine metric check (tests/infra/test_vllm_metrics.py) takes these from this list.
+VLLM_KV_OFFLOAD_METRICS: tuple[Metric, ...] = (
+    Metric("vllm:kv_offload_store_bytes_total", "counter", VLLM_LABELS, "Bytes of KV cache offloaded to host memory."),
+    Metric("vllm:kv_offload_load_bytes_total", "counter", VLLM_LABELS, "Bytes of KV cache loaded back from the host."),
+)
+
 #: Removed in vLLM 0.12; must appear nowhere (dashboards, alerts, autoscaling).
 VLLM_REMOVED_METRICS = ("vllm:gpu_cache_usage_perc", "vllm:cpu_cache_usage_perc", "vllm:num_requests_swapped")
 

@@ -143,7 +143,11 @@ def engine_deployment(
     mounts = [tmp_mount]
     init_containers: list[dict[str, Any]] = []
     if kind == "vllm":
-        resources = {"cpu": model.cpu, "memory": model.memory, gpu.resource_name: str(model.gpus_per_replica)}
+        resources = {
+            "cpu": model.cpu,
+            "memory": replica_memory(model),
+            gpu.resource_name: str(model.gpus_per_replica),
+        }
         home_volume, home_mount = scratch_volume("home", ENGINE_HOME, "10Gi")
         shm_volume, shm_mount = scratch_volume(
             "dshm",
@@ -252,3 +256,21 @@ def engine_disruption_budget(kind: EngineKind, model: ModelSpec, *, namespace: s
 def engine_url(kind: EngineKind, model: ModelSpec, namespace: str) -> str:
     """The model's direct in-cluster base URL (DNS round robin over ready replicas, no session affinity)."""
     return f"http://{engine_name(kind, model)}.{namespace}.svc.cluster.local:{ENGINE_PORT}/v1"
+
+
+_MEMORY_UNITS_MI = {"Mi": 1, "Gi": 1024, "Ti": 1024 * 1024}
+
+
+def replica_memory(model: ModelSpec) -> str:
+    """The replica's memory with its KV-offloading buffer added: vLLM pins that host memory at start-up.
+
+    The config's ``memory`` is validated as a Kubernetes quantity; the sum is written in Mi (other units are kept
+    as configured when there is no offloading).
+    """
+    if model.kv_offload_gib <= 0:
+        return model.memory
+    unit = model.memory[-2:]
+    if unit not in _MEMORY_UNITS_MI:
+        raise ValueError(f"{model.role}: memory {model.memory!r} must be in Mi, Gi or Ti when kvOffloadGib is set")
+    base_mi = float(model.memory[:-2]) * _MEMORY_UNITS_MI[unit]
+    return f"{round(base_mi + model.kv_offload_gib * 1024)}Mi"

@@ -48,6 +48,9 @@ def engine_args(model: ModelSpec) -> list[str]:
         args += ["--pipeline-parallel-size", str(model.pipeline_parallel_size)]
     if model.quantization is not None:
         args += ["--quantization", model.quantization]
+    if model.kv_offload_gib > 0:
+        # vLLM's native CPU offloading: evicted prefix blocks wait in host memory instead of being recomputed.
+        args += ["--kv-offloading-size", f"{model.kv_offload_gib:g}", "--kv-offloading-backend", "native"]
     args += model.extra_args
     if any(arg.split("=", 1)[0] == TRUST_REMOTE_CODE for arg in args):
         raise ValueError(f"{model.role}: {TRUST_REMOTE_CODE} is never allowed (the config refuses it too)")

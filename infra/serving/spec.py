@@ -44,6 +44,8 @@ class ModelSpec:
     cpu: str
     memory: str
     extra_args: tuple[str, ...] = ()
+    #: host memory (GiB) for vLLM's native KV-cache offloading; 0 keeps the KV cache on the GPU only
+    kv_offload_gib: float = 0.0
 
     @property
     def pipeline_parallel_size(self) -> int:

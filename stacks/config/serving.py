@@ -69,6 +69,8 @@ MANAGED_ENGINE_FLAGS = (
     "--pipeline-parallel-size",
     "--quantization",
     "--dtype",
+    "--kv-offloading-size",
+    "--kv-offloading-backend",
 )
 
 
@@ -115,6 +117,12 @@ def _role_keys(role: ModelRole, defaults: dict[str, Any]) -> dict[str, Any]:
             field("cpu", str, "CPU request and limit of a replica (Guaranteed QoS), e.g. '3' or '3500m'."),
             field("memory", str, "Memory request and limit of a replica, e.g. '12Gi' (includes /dev/shm)."),
             field(
+                "kvOffloadGib",
+                float,
+                "Host memory (GiB) for vLLM's native KV-cache offloading (0: off); added to the replica's memory.",
+                ge=0,
+            ),
+            field(
                 "extraEngineArgs",
                 list[str],
                 "Further `vllm serve` flags; flags the component manages and --trust-remote-code are refused.",
@@ -140,6 +148,7 @@ CHAT_DEFAULTS: dict[str, Any] = {
     "weightsGb": 5.6,
     "cpu": "3",
     "memory": "12Gi",
+    "kvOffloadGib": 0.0,
     "extraEngineArgs": [],
 }
 CLASSIFIER_DEFAULTS: dict[str, Any] = {
@@ -291,6 +300,7 @@ class ServingConfig(_RoleKeys):
             cpu=self._get(role, "cpu"),
             memory=self._get(role, "memory"),
             extra_args=tuple(self._get(role, "extra_engine_args")),
+            kv_offload_gib=self._get(role, "kv_offload_gib"),
         )
 
     @property
@@ -425,6 +435,8 @@ def _model_issues(
     for quantity_name, quantity in (("Cpu", model.cpu), ("Memory", model.memory)):
         if not QUANTITY.match(quantity):
             issue(quantity_name, quantity, "must be a Kubernetes quantity such as 3, 3500m or 12Gi")
+    if model.kv_offload_gib > 0 and QUANTITY.match(model.memory) and model.memory[-2:] not in ("Mi", "Gi", "Ti"):
+        issue("Memory", model.memory, f"must be in Mi, Gi or Ti when {role}KvOffloadGib is set (the buffer is added)")
     found.extend(_extra_arg_issues(model))
     if engine == "vllm":
         found.extend(_gpu_issues(model, cluster))
@@ -515,6 +527,7 @@ def _kv_cache_issues(model: ModelSpec, cluster: ClusterConfig, context_tokens: i
             max_num_seqs=model.max_num_seqs,
             max_num_batched_tokens=model.max_num_batched_tokens,
             gpus_per_replica=model.gpus_per_replica,
+            kv_offload_gib=model.kv_offload_gib,
         ),
     )
     numbers = (

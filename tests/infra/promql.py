@@ -19,7 +19,14 @@ from dataclasses import dataclass
 
 import promql_parser
 
-from app.contracts.metrics import DCGM_METRICS, SERVICE_METRICS, VLLM_METRICS, VLLM_REMOVED_METRICS, Metric
+from app.contracts.metrics import (
+    DCGM_METRICS,
+    SERVICE_METRICS,
+    VLLM_KV_OFFLOAD_METRICS,
+    VLLM_METRICS,
+    VLLM_REMOVED_METRICS,
+    Metric,
+)
 from infra.platform.monitoring_catalog import external_series
 
 #: Labels Prometheus (through the operator's ServiceMonitors) adds to every scraped series, whatever the exporter says;
@@ -65,7 +72,7 @@ class MetricCatalog:
     def deployed(cls, recorded: Iterable[str] = ()) -> MetricCatalog:
         """The contracts' catalogs, the external exporters, and the given recording-rule names."""
         labels: dict[str, frozenset[str] | None] = {}
-        for metric in (*VLLM_METRICS, *SERVICE_METRICS):
+        for metric in (*VLLM_METRICS, *VLLM_KV_OFFLOAD_METRICS, *SERVICE_METRICS):
             labels.update(_series_labels(metric))
         for name in (*DCGM_METRICS, *external_series(), *recorded):
             labels.setdefault(name, None)

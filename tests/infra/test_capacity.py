@@ -153,3 +153,25 @@ def test_config_refuses_a_max_num_seqs_the_kv_cache_cannot_hold_and_names_the_nu
 def test_the_default_stacks_pass_the_planner() -> None:
     config = parse_stack_config("dev", AWS_DEV)
     assert config.serving.capacity_context_tokens == 2048
+
+
+def test_kv_offloading_adds_the_native_flags_and_the_buffer_to_the_replica_memory() -> None:
+    from infra.serving.engine import replica_memory
+    from infra.serving.engine_args import engine_args
+
+    config = parse_stack_config("dev", {**AWS_DEV, "chatKvOffloadGib": "8"})
+    chat, classifier = config.serving.model("chat"), config.serving.model("classifier")
+    args = engine_args(chat)
+    assert args[args.index("--kv-offloading-size") + 1] == "8"
+    assert args[args.index("--kv-offloading-backend") + 1] == "native"
+    assert replica_memory(chat) == "20480Mi"  # 12Gi + 8 GiB
+    assert "--kv-offloading-size" not in engine_args(classifier)
+    assert replica_memory(classifier) == classifier.memory
+
+
+def test_kv_offloading_flags_are_managed_and_memory_must_be_binary_units() -> None:
+    found = issues_of({**AWS_DEV, "chatExtraEngineArgs": '["--kv-offloading-size=4"]'})
+    assert any("--kv-offloading-size is set by the serving component" in line for line in found), found
+    assert issues_of({**AWS_DEV, "chatKvOffloadGib": "4", "chatMemory": "12582912Ki"}) == [
+        "helpline:chatMemory = '12582912Ki': must be in Mi, Gi or Ti when chatKvOffloadGib is set (the buffer is added)"
+    ]

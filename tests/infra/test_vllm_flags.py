@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.core.waits import scaled
+from infra.serving.engine_args import engine_args
+from stacks.config.serving import ServingConfig
 from tests.infra.rendering import Render
 from tests.support.vllm_fixtures import vllm_env_or_skip
 from tests.support.vllm_server import VllmEnv
@@ -24,6 +27,8 @@ ARGCHECK = Path(__file__).resolve().parents[1] / "support" / "vllm_argcheck.py"
 ENGINE_CONTAINER = "engine"
 #: Flags the seed's compose file passed that vLLM no longer knows (ARCHITECTURE.md): the parser must name them.
 REMOVED_FLAGS = ["--swap-space", "4", "--disable-log-requests"]
+#: The default chat model, for options no committed stack turns on (their flags must parse too).
+DEFAULT_CHAT = ServingConfig.model_validate({}).model("chat")
 
 
 def engine_arg_lists(renders: dict[str, Render]) -> dict[str, list[str]]:
@@ -64,6 +69,7 @@ def verdicts(vllm_env: VllmEnv, all_renders: dict[str, Render]) -> dict[str, dic
     some = next(iter(lists.values()))
     lists["planted/removed-flags"] = [*some, *REMOVED_FLAGS]
     lists["planted/bad-value"] = [*some, "--max-num-seqs", "many"]
+    lists["options/kv-offloading"] = engine_args(replace(DEFAULT_CHAT, kv_offload_gib=8))
     return parse_with_vllm(vllm_env, lists)
 
 

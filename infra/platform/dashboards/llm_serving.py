@@ -94,6 +94,16 @@ def dashboard() -> Dashboard:
                 [Query(rate("vllm:num_preemptions_total", MODEL, "model_name"), "{{model_name}}")],
                 unit="ops",
             ),
+            Panel(
+                "KV offloading to host memory",
+                "Blocks moved between the GPU cache and the host buffer of a model with kvOffloadGib set (empty "
+                "otherwise); loads are prefixes served from host memory instead of recomputed.",
+                [
+                    Query(rate("vllm:kv_offload_store_bytes_total", MODEL, "model_name"), "{{model_name}} stored"),
+                    Query(rate("vllm:kv_offload_load_bytes_total", MODEL, "model_name"), "{{model_name}} loaded"),
+                ],
+                unit="Bps",
+            ),
         ],
     )
     return Dashboard(
