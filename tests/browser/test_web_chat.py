@@ -266,3 +266,53 @@ def test_the_api_docs_render_with_every_outside_request_blocked(
     expect(page.locator(".opblock-summary-path", has_text="/v1/conversations").first).to_be_visible()
     assert outside == []
     page.screenshot(path=str(screenshots / "api-docs.png"))
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_a_long_conversation_scrolls_inside_and_the_composer_stays_in_view(
+    browser: Any, local_run: LocalRun, api: httpx.Client, screenshots: Path, *, width: int, height: int
+) -> None:
+    """30 messages (a conversation with a person, so nothing waits for an engine): header and composer stay on
+    screen at desktop and phone size, and only the conversation scrolls."""
+    end_user = f"long-{secrets.token_hex(4)}"
+    link = widget_link(api, local_run.info.api_key, end_user)
+    token = link.split("#token=", 1)[1]
+    conversation = api.post("/v1/conversations", json={}, headers=bearer(token)).json()["id"]
+    api.post(f"/v1/conversations/{conversation}/handoff", json={}, headers=bearer(token)).raise_for_status()
+    for number in range(29):
+        sent = api.post(
+            f"/v1/conversations/{conversation}/messages",
+            json={"content": f"Message {number + 1}: my parcel still has not arrived, any news?"},
+            headers=bearer(token),
+        )
+        sent.raise_for_status()
+
+    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=width < 600)
+    page = context.new_page()
+    try:
+        open_chat(page, link)
+        page.evaluate("id => sessionStorage.setItem('helpline.conversationId', id)", conversation)
+        page.reload()
+        expect(page.locator("body")).to_have_attribute("data-ready", "true")
+        expect(page.locator(".message")).to_have_count(30, timeout=10_000)  # 29 + the handoff notice
+        box = page.get_by_role("textbox", name="Your message")
+        box.fill("And one more from the page.")
+        box.press("Enter")
+        expect(page.locator(".message").last).to_contain_text("one more from the page")
+
+        for control in (box, page.get_by_role("button", name="Send"), page.get_by_role("heading", level=1)):
+            bounds = control.bounding_box()
+            assert bounds is not None
+            assert bounds["y"] >= 0, (control, bounds)
+            assert bounds["y"] + bounds["height"] <= height, (control, bounds)
+        scroll = page.evaluate(
+            "() => { const log = document.getElementById('log');"
+            " return {page: document.scrollingElement.scrollHeight, log: log.scrollHeight, view: log.clientHeight}; }"
+        )
+        assert scroll["page"] <= height  # the page never grows past the window
+        assert scroll["log"] > scroll["view"]  # the conversation scrolls inside
+        if width < 600:
+            expect(page.locator("#message-hint")).to_be_hidden()  # no "Press Enter" on a touch screen
+        page.screenshot(path=str(screenshots / f"web-chat-long-{width}x{height}.png"))
+    finally:
+        context.close()
