@@ -12,6 +12,7 @@ from app.chat import routes
 from app.chat.background import BackgroundTasks
 from app.chat.completions import CompletionsProxy
 from app.chat.engine import EngineClient
+from app.chat.knowledge_client import KnowledgeClient
 from app.chat.models import SCHEMA
 from app.chat.profiles import ProfileStore
 from app.chat.records import Records
@@ -36,6 +37,11 @@ def build_app(settings: ChatSettings) -> FastAPI:
     background = BackgroundTasks()
     records = Records(database)
     profiles = ProfileStore(database, settings)
+    knowledge = (
+        KnowledgeClient(settings.knowledge_url, timeout_seconds=settings.knowledge_timeout_seconds)
+        if settings.knowledge_url
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -46,6 +52,8 @@ def build_app(settings: ChatSettings) -> FastAPI:
             await background.drain(settings.shutdown_grace_seconds)
             await engine.aclose()
             await sessions.aclose()
+            if knowledge is not None:
+                await knowledge.aclose()
             await database.dispose()
 
     app = create_app(
@@ -67,6 +75,7 @@ def build_app(settings: ChatSettings) -> FastAPI:
         profiles=profiles,
         records=records,
         background=background,
+        knowledge=knowledge,
     )
     app.state.completions = CompletionsProxy(settings=settings, engine=engine, records=records, background=background)
     return app

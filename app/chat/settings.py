@@ -87,6 +87,19 @@ class ChatSettings(PerMessageDatabaseSettings):
         description="Hand the conversation to a human when the engine cannot answer (circuit open or timeout).",
     )
 
+    # --- grounding in the tenant's knowledge --------------------------------------------------------------------
+    knowledge_url: str | None = Field(
+        default=None,
+        description="The knowledge service; unset: answers are not grounded (the assistant profile alone).",
+    )
+    knowledge_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="One retrieval (query embedding and search); beyond it: 'cannot answer'."
+    )
+    knowledge_passages: int = Field(default=5, ge=1, le=20, description="Passages put into a grounded prompt.")
+    knowledge_token_budget: int = Field(
+        default=1500, ge=100, le=16000, description="Most prompt tokens the passages may take."
+    )
+
     assistant_models: list[str] = Field(
         default_factory=list,
         description="Models tenant admins may choose in their profile; empty: only chat_model.",
@@ -103,7 +116,7 @@ class ChatSettings(PerMessageDatabaseSettings):
         default=15.0, gt=0, description="Comment lines on a silent stream so proxies do not drop it."
     )
 
-    @field_validator("classifier_model", mode="before")
+    @field_validator("classifier_model", "knowledge_url", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -37,6 +37,8 @@ from app.chat.escalation import (
     escalation_reason,
 )
 from app.chat.failover import FailoverAnswer
+from app.chat.grounding import GroundedTurn, Grounding, decide, grounded_messages
+from app.chat.knowledge_client import KnowledgeClient
 from app.chat.metering import count_tokens
 from app.chat.profiles import ProfileStore
 from app.chat.prompt import ContextBudget, build_messages, fits_alone
@@ -47,6 +49,7 @@ from app.contracts import problems
 from app.contracts.api import AssistantProfile, Conversation, DoneEvent, Message, MessageEvent, MessageStatus
 from app.contracts.api import Usage as ApiUsage
 from app.contracts.internal import FinishAnswer, IdentityClaims, TurnStart, TurnStarted
+from app.contracts.knowledge import RetrieveRequest
 from app.core.errors import ProblemError
 from app.core.logging import get_logger
 from app.core.metrics import METRICS
@@ -105,8 +108,10 @@ class TurnService:
         profiles: ProfileStore,
         records: Records,
         background: BackgroundTasks,
+        knowledge: KnowledgeClient | None = None,
     ) -> None:
         self._settings = settings
+        self._knowledge = knowledge
         self._sessions = sessions
         self._engine = engine
         self._profiles = profiles
@@ -205,35 +210,28 @@ class TurnService:
 
     # --- the answer -------------------------------------------------------------------------------------------
     async def _produce(self, turn: StartedTurn, queue: asyncio.Queue[TurnEvent]) -> None:
-        started, profile = turn.started, turn.profile
-        assert started.assistant_message is not None
+        assert turn.started.assistant_message is not None
         answer_started = asyncio.Event()  # the classifier waits for it: it never delays the first token
         classification = self._classify_in_background(turn, after=answer_started)
         pieces: list[str] = []
+        grounded = GroundedTurn(Grounding.UNGROUNDED)
         stream: FailoverAnswer | None = None
         error: ProblemError | None = None
         cancelled = False
         try:
             async with asyncio.timeout(self._settings.engine_total_timeout_seconds):
-                messages = build_messages(profile.system_prompt, started.history, self.budget(profile))
-                request = AnswerRequest(
-                    model=profile.model,
-                    messages=messages,
-                    temperature=profile.temperature,
-                    max_tokens=profile.max_tokens,
-                    session_id=str(turn.request.conversation_id),
-                )
-                stream = FailoverAnswer(
-                    self._engine,
-                    request,
-                    await self._engine.open_answer(request),
-                    max_failovers=self._settings.engine_failovers,
-                    stall_seconds=self._settings.engine_stall_seconds,
-                )
-                answer_started.set()
-                async for text in stream.texts():
-                    pieces.append(text)
-                    queue.put_nowait(("delta", text))
+                grounded = await self._ground(turn)
+                canned = grounded.canned_text
+                if canned is not None:  # a curated answer or "cannot answer": no model call, nothing to guess
+                    answer_started.set()
+                    pieces.append(canned)
+                    queue.put_nowait(("delta", canned))
+                else:
+                    stream = await self._open_answer(turn, grounded)
+                    answer_started.set()
+                    async for text in stream.texts():
+                        pieces.append(text)
+                        queue.put_nowait(("delta", text))
         except TimeoutError:
             error = EngineTimeoutError("The answer took longer than allowed; what was generated is kept.")
         except EngineStreamError as exc:
@@ -249,20 +247,25 @@ class TurnService:
             answer_started.set()  # an answer that failed to start is still classified (the escalation rules)
             if stream is not None:
                 await stream.aclose()
-        content = "".join(pieces)
         usage = stream.usage if stream is not None else None
-        finish = FinishAnswer(
-            content=content,
-            status=MessageStatus.COMPLETE if error is None and not cancelled else MessageStatus.PARTIAL,
-            usage=_api_usage(usage),
-            finish_reason=stream.finish_reason if stream is not None else None,
-            error="customer disconnected" if cancelled else (error.detail if error is not None else None),
-        )
+        finish = _finish_body("".join(pieces), stream, grounded, error=error, cancelled=cancelled)
         stored = await self._finish(turn, finish)
         self._account(turn, usage, stored)
+        self._count_grounding(turn, grounded)
         if cancelled:
             classification.cancel()
             return
+        await self._conclude(turn, queue, stored, classification, error)
+
+    async def _conclude(
+        self,
+        turn: StartedTurn,
+        queue: asyncio.Queue[TurnEvent],
+        stored: Message,
+        classification: asyncio.Task[Classification | None],
+        error: ProblemError | None,
+    ) -> None:
+        """The escalation rules, then the stream's last event: ``done`` with the stored answer, or the error."""
         conversation = await self._escalate_if_needed(turn, classification, error)
         if stored.created_at > conversation.updated_at:  # the turn ended: sessions moved updated_at to the answer
             conversation = conversation.model_copy(update={"updated_at": stored.created_at})
@@ -270,6 +273,57 @@ class TurnService:
             queue.put_nowait(("error", error))
         else:
             queue.put_nowait(("done", DoneEvent(message=stored, conversation=conversation)))
+
+    async def _open_answer(self, turn: StartedTurn, grounded: GroundedTurn) -> FailoverAnswer:
+        """The engine's answer to the (grounded) prompt, continued on another replica if its replica fails."""
+        profile = turn.profile
+        prompt, history = grounded_messages(profile.system_prompt, turn.started.history, grounded)
+        request = AnswerRequest(
+            model=profile.model,
+            messages=build_messages(prompt, history, self.budget(profile)),
+            temperature=profile.temperature,
+            max_tokens=profile.max_tokens,
+            session_id=str(turn.request.conversation_id),
+        )
+        return FailoverAnswer(
+            self._engine,
+            request,
+            await self._engine.open_answer(request),
+            max_failovers=self._settings.engine_failovers,
+            stall_seconds=self._settings.engine_stall_seconds,
+        )
+
+    # --- grounding ------------------------------------------------------------------------------------------------
+    async def _ground(self, turn: StartedTurn) -> GroundedTurn:
+        """What the tenant's knowledge says about the customer's message. A knowledge service that cannot answer
+        means "cannot answer" (and a person offered), never an ungrounded guess."""
+        if self._knowledge is None:
+            return GroundedTurn(Grounding.UNGROUNDED)
+        request = RetrieveRequest(
+            query=turn.request.content,
+            limit=self._settings.knowledge_passages,
+            token_budget=self._settings.knowledge_token_budget,
+        )
+        try:
+            async with asyncio.timeout(self._settings.knowledge_timeout_seconds):
+                return decide(await self._knowledge.retrieve(request))
+        except (ProblemError, TimeoutError) as exc:
+            log.warning("knowledge_unavailable", error=type(exc).__name__)
+            return GroundedTurn(Grounding.NO_ANSWER)
+
+    def _count_grounding(self, turn: StartedTurn, grounded: GroundedTurn) -> None:
+        if self._knowledge is None:
+            return
+        METRICS.knowledge_answers_total.labels(outcome=grounded.grounding.value).inc()
+        if grounded.grounding == Grounding.NO_ANSWER:
+            self._background.spawn(self._record_gap(turn.request.content), name="content gap")
+
+    async def _record_gap(self, question: str) -> None:
+        assert self._knowledge is not None
+        try:
+            await self._knowledge.record_gap(question)
+        except ProblemError as exc:  # a lost gap record is not worth failing anything for
+            log.warning("content_gap_not_recorded", error=type(exc).__name__)
 
     async def _finish(self, turn: StartedTurn, finish: FinishAnswer) -> Message:
         assert turn.started.assistant_message is not None
@@ -393,6 +447,25 @@ def _end_stream_if_failed(queue: asyncio.Queue[TurnEvent], producer: asyncio.Tas
     else:
         problem = ProblemError.of(problems.INTERNAL_ERROR, "The answer could not be completed; please retry.")
     queue.put_nowait(("error", problem))
+
+
+def _finish_body(
+    content: str, stream: FailoverAnswer | None, grounded: GroundedTurn, *, error: ProblemError | None, cancelled: bool
+) -> FinishAnswer:
+    """What is stored however the answer ended: its text, status, usage, why it ended, and its sources."""
+    if cancelled:
+        reason: str | None = "customer disconnected"
+    else:
+        reason = error.detail if error is not None else None
+    return FinishAnswer(
+        content=content,
+        status=MessageStatus.COMPLETE if error is None and not cancelled else MessageStatus.PARTIAL,
+        usage=_api_usage(stream.usage if stream is not None else None),
+        finish_reason=stream.finish_reason if stream is not None else ("stop" if grounded.canned_text else None),
+        error=reason,
+        sources=grounded.sources,
+        no_answer=grounded.grounding == Grounding.NO_ANSWER,
+    )
 
 
 def _api_usage(usage: dict[str, int] | None) -> ApiUsage | None:

@@ -113,6 +113,17 @@ class Usage(Model):
     total_tokens: int = Field(ge=0)
 
 
+class Citation(Model):
+    """A source an answer rests on: shown to the customer as a link, stored with the message."""
+
+    kind: Literal["article", "curated"] = "article"
+    article_id: UUID | None = None
+    curated_answer_id: UUID | None = None
+    title: str
+    url: str | None = None
+    passage: str | None = Field(default=None, description="The passage's heading path, for the reader.")
+
+
 class Message(Model):
     id: UUID
     conversation_id: UUID
@@ -122,6 +133,13 @@ class Message(Model):
     created_at: datetime
     usage: Usage | None = Field(default=None, description="Engine usage for assistant messages.")
     finish_reason: str | None = None
+    sources: list[Citation] = Field(
+        default_factory=list, description="The tenant's articles (or curated answer) this answer rests on."
+    )
+    no_answer: bool = Field(
+        default=False,
+        description="The assistant could not answer from the company's information and offers a person instead.",
+    )
 
 
 class MessageCreate(Model):

@@ -13,6 +13,7 @@ from uuid import UUID
 from pydantic import Field
 
 from app.contracts.api import (
+    Citation,
     Conversation,
     ConversationCreate,
     Message,
@@ -120,6 +121,8 @@ class FinishAnswer(Model):
     usage: Usage | None = None
     finish_reason: str | None = None
     error: str | None = Field(default=None, max_length=500, description="why the answer is partial, for the logs")
+    sources: list[Citation] = Field(default_factory=list, max_length=20)
+    no_answer: bool = False
 
 
 #: Why chat's rules hand a conversation to a human (``Escalate.reason``); the handoff metric's label values.

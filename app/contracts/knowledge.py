@@ -13,7 +13,9 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
-from app.contracts.api import MAX_MESSAGE_CHARS, Model
+from app.contracts.api import MAX_MESSAGE_CHARS, Citation, Model
+
+__all__ = ["Citation"]  # re-exported: knowledge's callers cite with it
 
 MAX_ARTICLE_CHARS = 200_000
 LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt")
@@ -166,14 +168,3 @@ class ContentGap(Model):
 
 class UnansweredQuestion(Model):
     question: Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE_CHARS)]
-
-
-class Citation(Model):
-    """A source an answer rests on: shown to the customer as a link, stored with the message."""
-
-    kind: Literal["article", "curated"] = "article"
-    article_id: UUID | None = None
-    curated_answer_id: UUID | None = None
-    title: str
-    url: str | None = None
-    passage: str | None = Field(default=None, description="The passage's heading path and first words.")

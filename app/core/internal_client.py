@@ -152,9 +152,9 @@ class InternalClient:
         params: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
         identity_token: str | None,
+        content: bytes | None = None,
     ) -> httpx.Request:
         all_headers = self._headers(headers, identity_token)
-        content = None
         if json is not None:
             content = encode_json(json)
             all_headers["Content-Type"] = "application/json"
@@ -170,9 +170,14 @@ class InternalClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         identity_token: str | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
-        """Send and read the whole response; raises the matching ``ProblemError`` for any error status."""
-        request = self._build(method, path, json=json, params=params, headers=headers, identity_token=identity_token)
+        """Send and read the whole response; raises the matching ``ProblemError`` for any error status.
+
+        ``content`` sends raw bytes instead of ``json`` (its ``Content-Type`` comes in ``headers``)."""
+        request = self._build(
+            method, path, json=json, params=params, headers=headers, identity_token=identity_token, content=content
+        )
         try:
             response = await self.http.send(request)
         except httpx.TransportError as exc:

@@ -24,6 +24,7 @@ from app.enginesim.errors import (
     prompt_chars_too_long,
     prompt_too_long,
 )
+from app.enginesim.grounded import grounded_answer
 from app.enginesim.protocol import (
     ChatCompletionRequest,
     ChatMessage,
@@ -171,6 +172,9 @@ def _plan(
     constrained = constrained_text(request, customer_text, rng)
     if constrained is not None:
         return GenerationPlan(prompt_tokens, fixed_answer(constrained, limit=limit, stop=stop))
+    grounded = grounded_answer(customer_text)
+    if grounded is not None:
+        return GenerationPlan(prompt_tokens, fixed_answer(grounded, limit=limit, stop=stop))
     completion = compose_answer(
         customer_text,
         rng,

@@ -22,7 +22,18 @@ from app.gateway.login_throttle import LoginThrottle
 from app.gateway.openai_errors import openai_error_response
 from app.gateway.openapi import build_openapi
 from app.gateway.ratelimit import RequestLimiter, redis_storage
-from app.gateway.routes import admin, agent, auth, completions, conversations, docs, problems, webchat, webhooks
+from app.gateway.routes import (
+    admin,
+    agent,
+    auth,
+    completions,
+    conversations,
+    docs,
+    knowledge,
+    problems,
+    webchat,
+    webhooks,
+)
 from app.gateway.settings import GatewaySettings
 from app.gateway.store import GatewayStore, MemoryStore, RedisStore
 
@@ -59,6 +70,7 @@ def build_components(settings: GatewaySettings) -> Gateway:
         auth=auth_client,
         sessions=client(settings.sessions_url, "sessions"),
         chat=client(settings.chat_url, "chat"),
+        knowledge=client(settings.knowledge_url, "knowledge"),
         store=store,
         jwks=jwks,
         authenticator=Authenticator(
@@ -119,6 +131,7 @@ def build_app(settings: GatewaySettings, components: Gateway | None = None) -> F
             agent.router,
             admin.router,
             webhooks.router,
+            knowledge.router,
             auth.router,
             completions.router,
             problems.router,

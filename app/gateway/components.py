@@ -18,6 +18,7 @@ class Gateway:
     auth: InternalClient
     sessions: InternalClient
     chat: InternalClient
+    knowledge: InternalClient
     store: GatewayStore
     jwks: JwksCache
     authenticator: Authenticator
@@ -26,6 +27,6 @@ class Gateway:
 
     async def aclose(self) -> None:
         await self.gatekeeper.drain()
-        for client in (self.auth, self.sessions, self.chat):
+        for client in (self.auth, self.sessions, self.chat, self.knowledge):
             await client.aclose()
         await self.store.aclose()

@@ -30,8 +30,9 @@ async def forward(
     body: BaseModel | None = None,
     params: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    content: bytes | None = None,
 ) -> Response:
-    upstream = await client.request(method, path, json=body, params=params, headers=headers)
+    upstream = await client.request(method, path, json=body, params=params, headers=headers, content=content)
     if upstream.status_code == 204:
         return Response(status_code=204)
     media_type = upstream.headers.get("content-type", "application/json")

@@ -23,6 +23,7 @@ class GatewaySettings(ServiceSettings):
     auth_url: str = Field(default="http://127.0.0.1:8081")
     sessions_url: str = Field(default="http://127.0.0.1:8082")
     chat_url: str = Field(default="http://127.0.0.1:8083")
+    knowledge_url: str = Field(default="http://127.0.0.1:8085", description="The knowledge service (admin API).")
     max_body_bytes: int = Field(
         default=256 * 1024,
         ge=1024,

@@ -74,6 +74,10 @@ class Message(Base):
     finish_reason: Mapped[str | None] = mapped_column(String(32))
     #: Why an answer is partial (engine error, disconnect, swept): for support, never shown to customers.
     error: Mapped[str | None] = mapped_column(String(500))
+    #: The citations of a grounded answer (``api.Citation`` as JSON), empty otherwise.
+    sources: Mapped[list[dict[str, str | None]]] = mapped_column(JSON, default=list)
+    #: The assistant said it could not answer from the tenant's knowledge (and offered a person).
+    no_answer: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

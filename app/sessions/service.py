@@ -320,6 +320,8 @@ class SessionsService:
             message.status = body.status
             message.finish_reason = body.finish_reason
             message.error = body.error
+            message.sources = [source.model_dump(mode="json") for source in body.sources]
+            message.no_answer = body.no_answer
             if body.usage is not None:
                 message.prompt_tokens = body.usage.prompt_tokens
                 message.completion_tokens = body.usage.completion_tokens

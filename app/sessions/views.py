@@ -36,6 +36,8 @@ def message_view(row: Message) -> api.Message:
         created_at=row.created_at,
         usage=usage,
         finish_reason=row.finish_reason,
+        sources=[api.Citation.model_validate(source) for source in row.sources or []],
+        no_answer=row.no_answer,
     )
 
 

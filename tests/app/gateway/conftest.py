@@ -102,6 +102,7 @@ def gateway_settings(
         auth_url=auth_service.base_url,
         sessions_url=stand_in,
         chat_url=stand_in,
+        knowledge_url=stand_in,
         log_level="WARNING",
     )
 

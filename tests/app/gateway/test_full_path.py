@@ -43,6 +43,7 @@ from tests.app.chat.conftest import (  # the real path behind chat, shared with 
 )
 from tests.app.gateway.conftest import RunningService, Tenant, agent_headers, provision
 from tests.app.harness import RunningServer, eventually
+from tests.app.knowledge.servers import embedding_server, embedding_simulator, knowledge_database, knowledge_server
 
 __all__ = [  # imported for pytest to find them here
     "_clear_faults",
@@ -50,7 +51,11 @@ __all__ = [  # imported for pytest to find them here
     "chat_database",
     "chat_options",
     "chat_server",
+    "embedding_server",
+    "embedding_simulator",
     "engines",
+    "knowledge_database",
+    "knowledge_server",
     "router",
     "sessions_database",
     "sessions_server",
@@ -95,6 +100,7 @@ def gateway_settings(
     auth_service: RunningService,
     sessions_server: RunningServer,
     chat_server: RunningServer,
+    knowledge_server: RunningServer,
 ) -> GatewaySettings:
     return GatewaySettings(
         environment="test",
@@ -104,6 +110,7 @@ def gateway_settings(
         auth_url=auth_service.base_url,
         sessions_url=sessions_server.base_url,
         chat_url=chat_server.base_url,
+        knowledge_url=knowledge_server.base_url,
         log_level="WARNING",
     )
 

@@ -16,57 +16,26 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 from fastapi import FastAPI
-from pydantic import SecretStr
 
 from app.contracts.api import Role, Scope
 from app.core.db import Database
 from app.core.migrations import upgrade_to_head
-from app.enginesim.config import SimConfig
 from app.enginesim.server import Simulator
 from app.knowledge.app import MIGRATIONS, build_app
 from app.knowledge.embeddings import EmbeddingClient
 from app.knowledge.models import SCHEMA
 from app.knowledge.settings import KnowledgeSettings
-from tests.app.harness import IdentityFactory, PostgresDatabase, migrate
+from tests.app.harness import IdentityFactory, PostgresDatabase
+from tests.app.knowledge.servers import embedding_simulator, knowledge_database, knowledge_settings
 
-EMBEDDING_MODEL = "helpline-embedding"
+__all__ = ["embedding_simulator", "knowledge_database"]  # fixtures, found by pytest here
+
 CUSTOMER_SCOPES = [Scope.CONVERSATIONS_READ, Scope.CONVERSATIONS_WRITE]
-
-
-@pytest.fixture(scope="session")
-async def knowledge_database(test_database: PostgresDatabase) -> PostgresDatabase:
-    await migrate(test_database, MIGRATIONS, SCHEMA)
-    return test_database
-
-
-@pytest.fixture(scope="session")
-def embedding_simulator() -> Simulator:
-    """The simulator as an embedding engine (``--runner pooling``), served in-process."""
-    return Simulator(
-        SimConfig(
-            model="sentence-transformers/all-MiniLM-L6-v2",
-            served_model_names=(EMBEDDING_MODEL,),
-            max_model_len=512,
-            runner="pooling",
-        )
-    )
 
 
 def embedding_client(settings: KnowledgeSettings, simulator: Simulator) -> EmbeddingClient:
     transport = httpx.ASGITransport(app=simulator.app)
     return EmbeddingClient(settings, http_client=httpx.AsyncClient(transport=transport, base_url="http://engine"))
-
-
-def knowledge_settings(database_url: str, internal_secret: str) -> KnowledgeSettings:
-    return KnowledgeSettings(
-        database_url=database_url,
-        environment="test",
-        internal_token_secret=SecretStr(internal_secret),
-        embedding_url="http://engine/v1",
-        embedding_model=EMBEDDING_MODEL,
-        database_pool_size=2,
-        database_max_overflow=2,
-    )
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
@@ -81,12 +50,12 @@ async def knowledge_app(
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'knowledge.db'}"
         await asyncio.to_thread(upgrade_to_head, url, MIGRATIONS, SCHEMA)
-        settings = knowledge_settings(url, internal_secret)
+        settings = knowledge_settings(url, internal_secret, "http://engine/v1")
         app = build_app(settings, embeddings=embedding_client(settings, embedding_simulator))
         yield app
         await app.state.database.dispose()
         return
-    settings = knowledge_settings(knowledge_database.url, internal_secret)
+    settings = knowledge_settings(knowledge_database.url, internal_secret, "http://engine/v1")
     app = build_app(settings, embeddings=embedding_client(settings, embedding_simulator))
     database: Database = app.state.database
     async with database.engine.connect() as connection:
