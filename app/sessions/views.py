@@ -37,7 +37,7 @@ def message_view(row: Message) -> api.Message:
         usage=usage,
         finish_reason=row.finish_reason,
         sources=[api.Citation.model_validate(source) for source in row.sources or []],
-        no_answer=row.no_answer,
+        no_answer=bool(row.no_answer),  # None on a row not flushed yet (its default applies at insert)
     )
 
 
