@@ -63,7 +63,7 @@ def test_structured_output_choice_is_one_of_the_choices(target: Target) -> None:
     completion = target.openai.chat.completions.create(
         model=target.model,
         messages=[{"role": "user", "content": "I want to talk to a human agent right now."}],
-        max_tokens=10,
+        max_tokens=32,  # room for the longest choice in any byte-level tokenizer (one token per byte at worst)
         temperature=0,
         extra_body={"structured_outputs": {"choice": choices}},
     )

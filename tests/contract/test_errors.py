@@ -11,16 +11,23 @@ from openai.types.chat import ChatCompletionMessageParam
 from tests.contract.support import Target, assert_error_body
 
 USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello"}]
+SENTENCE = "Please help me with my account. "
 
 
 def test_max_tokens_that_does_not_fit_is_clamped_not_refused(target: Target, max_model_len: int) -> None:
     """vLLM 0.32: a chat max_tokens beyond what the prompt leaves is clamped; the answer stops at the context."""
-    filler: list[ChatCompletionMessageParam] = [
-        {"role": "user", "content": "Please help me with my account. " * (max_model_len // 12)}
-    ]
-    probe = target.openai.chat.completions.create(model=target.model, messages=filler, max_tokens=1)
-    assert probe.usage is not None
-    prompt_tokens = probe.usage.prompt_tokens
+
+    def prompt_tokens_of(repeats: int) -> int:
+        messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": SENTENCE * repeats}]
+        probe = target.openai.chat.completions.create(model=target.model, messages=messages, max_tokens=1)
+        assert probe.usage is not None
+        return probe.usage.prompt_tokens
+
+    # Fill the context to ~90% whatever the tokenizer: measure one sentence's tokens first.
+    one, two = prompt_tokens_of(1), prompt_tokens_of(2)
+    repeats = (max_model_len * 9 // 10 - one) // (two - one)
+    filler: list[ChatCompletionMessageParam] = [{"role": "user", "content": SENTENCE * repeats}]
+    prompt_tokens = prompt_tokens_of(repeats)
     assert prompt_tokens < max_model_len
     completion = target.openai.chat.completions.create(
         model=target.model, messages=filler, max_tokens=max_model_len, extra_body={"ignore_eos": True}
