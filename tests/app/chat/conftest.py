@@ -24,6 +24,7 @@ from app.chat.models import SCHEMA as CHAT_SCHEMA
 from app.chat.settings import ChatSettings
 from app.contracts.api import Role, Scope
 from app.core.sse import SSEParser
+from app.core.waits import scaled
 from app.enginesim.launcher import EngineSimProcess
 from app.router.app import create_router_app
 from app.router.rendezvous import rank
@@ -157,7 +158,7 @@ def chat_settings_for(
         "engine_first_token_timeout_seconds": 2.0,
         "engine_total_timeout_seconds": 10.0,
         "circuit_failure_threshold": 3,
-        "circuit_reset_seconds": 0.5,
+        "circuit_reset_seconds": scaled(0.5),  # the open window must outlast a turn on a loaded machine
         "profile_cache_seconds": 0.0,
         "shutdown_grace_seconds": 5.0,
     }

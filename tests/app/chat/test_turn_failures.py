@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from app.core.metrics import REGISTRY
+from app.core.waits import scaled
 from tests.app.chat.conftest import CHAT_MODEL, Desk, Engines, home
 
 
@@ -59,7 +60,7 @@ async def test_a_dead_engine_is_retried_then_reported_then_short_circuited(desk:
     # After the cool-down one probe goes through; the engine is back, so the circuit closes.
     for process in engines.chat:
         process.clear_faults()
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(scaled(0.6))
     recovered = await customer.send(conversation, "And now?")
     assert recovered.names == ["message", "delta", "done"]
     assert REGISTRY.get_sample_value("helpline_engine_circuit_open", {"model": CHAT_MODEL}) == 0
