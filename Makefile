@@ -20,6 +20,7 @@ CAPACITY_ARGS ?=
 BASE ?= build/render-base
 
 .PHONY: capacity help setup vllm-env test test-fast lint fmt typecheck render render-all run bench config-docs roles-doc audit services clean images-lint policy render-diff
+.PHONY: eval-pii
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -104,6 +105,9 @@ chart-check: setup ## the real charts: helm template of every release of every s
 
 policy: setup ## the CrossGuard pack's rules over every render and planted resources, and the pack over gRPC
 	$(PY) -m pytest -q tests/infra/test_policy.py tests/infra/test_policy_pack.py
+
+eval-pii: setup ## PII detection precision/recall per kind on eval/pii -> build/eval/pii.json
+	$(PY) -m eval.pii
 
 render-diff: setup ## compare renders: make render-diff BASE=<base renders> -> build/render-diff/{comment.md,full.diff}
 	$(PY) -m stacks.render_diff --base $(BASE) --head build/render \

@@ -16,6 +16,7 @@ from app.chat.knowledge_client import KnowledgeClient
 from app.chat.models import SCHEMA
 from app.chat.profiles import ProfileStore
 from app.chat.records import Records
+from app.chat.safety import TurnSafety
 from app.chat.sessions_client import SessionsClient
 from app.chat.settings import ChatSettings
 from app.chat.turns import TurnService
@@ -42,6 +43,7 @@ def build_app(settings: ChatSettings) -> FastAPI:
         if settings.knowledge_url
         else None
     )
+    safety = TurnSafety(database=database, settings=settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +70,7 @@ def build_app(settings: ChatSettings) -> FastAPI:
     app.state.engine = engine
     app.state.background = background
     app.state.profiles = profiles
+    app.state.safety = safety
     app.state.turns = TurnService(
         settings=settings,
         sessions=sessions,
@@ -76,6 +79,7 @@ def build_app(settings: ChatSettings) -> FastAPI:
         records=records,
         background=background,
         knowledge=knowledge,
+        safety=safety,
     )
     app.state.completions = CompletionsProxy(settings=settings, engine=engine, records=records, background=background)
     return app

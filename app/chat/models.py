@@ -1,11 +1,13 @@
-"""The chat schema: tenants' assistant profiles, the usage of every engine call, and message classifications."""
+"""The chat schema: tenants' assistant profiles, the usage of every engine call, message classifications, and
+safety (policies, encrypted PII vaults, guardrail decisions)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Float, Index, String, Text
+from sqlalchemy import JSON, Float, Index, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.core.db import UtcDateTime, service_metadata, utcnow
@@ -60,4 +62,46 @@ class MessageClassification(Base):
     conversation_id: Mapped[UUID]
     intent: Mapped[str | None] = mapped_column(String(32))
     emotion: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class SafetyPolicyRow(Base):
+    """A tenant's safety policy (``app.contracts.safety.SafetyPolicy`` as JSON). Tenants without a row get the
+    defaults."""
+
+    __tablename__ = "safety_policies"
+
+    tenant_id: Mapped[UUID] = mapped_column(primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PiiVault(Base):
+    """A conversation's placeholder values, AES-GCM encrypted (``app.safety.pii.vault``). ``expires_at`` is set
+    under masked storage (the values serve only to restore answers) and empty when the tenant opted in to keep
+    them."""
+
+    __tablename__ = "pii_vaults"
+
+    conversation_id: Mapped[UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[UUID]
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class GuardrailEventRow(Base):
+    """One guardrail decision on a conversation, with the rule that fired (never the text that fired it)."""
+
+    __tablename__ = "guardrail_events"
+    __table_args__ = (Index(None, "conversation_id", "id"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    tenant_id: Mapped[UUID]
+    conversation_id: Mapped[UUID]
+    message_id: Mapped[UUID | None]
+    stage: Mapped[str] = mapped_column(String(8))
+    category: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -13,9 +13,11 @@ from starlette.responses import Response, StreamingResponse
 
 from app.chat.completions import CompletionsProxy
 from app.chat.profiles import ProfileStore
+from app.chat.safety import TurnSafety
 from app.chat.turns import TurnEvent, TurnRequest, TurnService
 from app.contracts.api import AssistantProfile, ErrorEvent, MessageCreate, Problem, Scope, TurnResult
 from app.contracts.internal import TURN_MODEL_HEADER, TURN_REPLAYED_HEADER, IdentityClaims
+from app.contracts.safety import GuardrailEvent, SafetyPolicy
 from app.core.identity import require_scopes
 from app.core.request_context import request_id_of
 from app.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE, format_comment, format_event
@@ -48,7 +50,13 @@ async def _profiles(request: Request) -> ProfileStore:
     return request.app.state.profiles
 
 
+async def _safety(request: Request) -> TurnSafety:
+    return request.app.state.safety
+
+
 Turns = Annotated[TurnService, Depends(_turns)]
+Safety = Annotated[TurnSafety, Depends(_safety)]
+AgentDesk = Annotated[IdentityClaims, Depends(require_scopes(Scope.AGENT))]
 Completions = Annotated[CompletionsProxy, Depends(_completions)]
 Profiles = Annotated[ProfileStore, Depends(_profiles)]
 
@@ -141,3 +149,19 @@ async def get_assistant_profile(identity: Admin, profiles: Profiles) -> Assistan
 @router.put("/assistant-profile", tags=["admin"])
 async def put_assistant_profile(body: AssistantProfile, identity: Admin, profiles: Profiles) -> AssistantProfile:
     return await profiles.put(identity.tenant_id, body)
+
+
+@router.get("/safety-policy", tags=["admin"])
+async def get_safety_policy(identity: Admin, safety: Safety) -> SafetyPolicy:
+    return await safety.policies.get(identity.tenant_id)
+
+
+@router.put("/safety-policy", tags=["admin"])
+async def put_safety_policy(body: SafetyPolicy, identity: Admin, safety: Safety) -> SafetyPolicy:
+    return await safety.policies.put(identity.tenant_id, body)
+
+
+@router.get("/agent/conversations/{conversation_id}/guardrail-events", tags=["agent desk"])
+async def list_guardrail_events(conversation_id: UUID, identity: AgentDesk, safety: Safety) -> list[GuardrailEvent]:
+    """The guardrail decisions on a conversation, oldest first: which rule fired and what was done."""
+    return await safety.events.list(identity.tenant_id, conversation_id)

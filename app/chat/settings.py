@@ -99,6 +99,11 @@ class ChatSettings(PerMessageDatabaseSettings):
     knowledge_token_budget: int = Field(
         default=1500, ge=100, le=16000, description="Most prompt tokens the passages may take."
     )
+    pii_vault_key: SecretStr | None = Field(
+        default=None,
+        description="Secret the per-conversation PII vault's AES-256-GCM key is derived from (>= 32 characters); "
+        "unset: no vault, so answers keep their placeholders.",
+    )
 
     assistant_models: list[str] = Field(
         default_factory=list,

@@ -43,6 +43,7 @@ from app.chat.metering import count_tokens
 from app.chat.profiles import ProfileStore
 from app.chat.prompt import ContextBudget, build_messages, fits_alone
 from app.chat.records import Records, Usage
+from app.chat.safety import AnswerFilter, Inbound, TurnSafety
 from app.chat.sessions_client import SessionsClient
 from app.chat.settings import ChatSettings
 from app.contracts import problems
@@ -76,6 +77,7 @@ class StartedTurn:
     request: TurnRequest
     started: TurnStarted
     profile: AssistantProfile
+    inbound: Inbound
 
 
 #: What a turn emits, in order: ("message", MessageEvent), ("delta", text)*, then ("done", DoneEvent) or
@@ -108,10 +110,12 @@ class TurnService:
         profiles: ProfileStore,
         records: Records,
         background: BackgroundTasks,
+        safety: TurnSafety,
         knowledge: KnowledgeClient | None = None,
     ) -> None:
         self._settings = settings
         self._knowledge = knowledge
+        self._safety = safety
         self._sessions = sessions
         self._engine = engine
         self._profiles = profiles
@@ -134,10 +138,14 @@ class TurnService:
         profile = await self._profiles.get(request.identity.tenant_id)
         if not fits_alone(profile.system_prompt, request.content, self.budget(profile)):
             raise MessageTooLongError("The message is too long for the assistant's context window; shorten it.")
+        # PII is replaced before the message is stored or reaches the model (app.chat.safety).
+        inbound = await self._safety.inbound(
+            request.identity.tenant_id, request.conversation_id, request.content, profile
+        )
         started = await self._sessions.start_turn(
             request.conversation_id,
             TurnStart(
-                content=request.content,
+                content=inbound.content,
                 idempotency_key=request.idempotency_key,
                 history_limit=self._settings.history_limit,
             ),
@@ -148,7 +156,7 @@ class TurnService:
                 "The original request with this Idempotency-Key is still being answered.",
                 headers={"Retry-After": "2"},
             )
-        return StartedTurn(request=request, started=started, profile=profile)
+        return StartedTurn(request=request, started=started, profile=profile, inbound=inbound)
 
     async def events(self, turn: StartedTurn) -> AsyncIterator[TurnEvent]:
         started = turn.started
@@ -156,9 +164,16 @@ class TurnService:
         producer = None
         if started.mode == "bot" and not started.replayed and started.assistant_message is not None:
             # Started before the first event is sent: the engine call does not wait for the customer's socket.
-            producer = self._background.spawn(self._produce(turn, queue), name=f"answer {started.assistant_message.id}")
+            # A message the input guardrail flagged gets the policy's reply instead of the model's.
+            answer = (
+                self._produce(turn, queue) if turn.inbound.verdict is None else self._answer_flagged_input(turn, queue)
+            )
+            producer = self._background.spawn(answer, name=f"answer {started.assistant_message.id}")
             producer.add_done_callback(partial(_end_stream_if_failed, queue))
-        yield "message", MessageEvent(message=started.customer_message, conversation=started.conversation)
+        shown = started.customer_message.model_copy(
+            update={"content": turn.inbound.shown(started.customer_message.content)}
+        )
+        yield "message", MessageEvent(message=shown, conversation=started.conversation)
         if producer is None:
             for event in self._without_engine(started):
                 yield event
@@ -218,6 +233,7 @@ class TurnService:
         stream: FailoverAnswer | None = None
         error: ProblemError | None = None
         cancelled = False
+        answer = self._safety.answer_filter(turn.inbound, turn.profile)
         try:
             async with asyncio.timeout(self._settings.engine_total_timeout_seconds):
                 grounded = await self._ground(turn)
@@ -229,9 +245,7 @@ class TurnService:
                 else:
                     stream = await self._open_answer(turn, grounded)
                     answer_started.set()
-                    async for text in stream.texts():
-                        pieces.append(text)
-                        queue.put_nowait(("delta", text))
+                    await _relay(stream, answer, queue, safe_message=turn.inbound.policy.guardrails.safe_message)
         except TimeoutError:
             error = EngineTimeoutError("The answer took longer than allowed; what was generated is kept.")
         except EngineStreamError as exc:
@@ -248,31 +262,73 @@ class TurnService:
             if stream is not None:
                 await stream.aclose()
         usage = stream.usage if stream is not None else None
-        finish = _finish_body("".join(pieces), stream, grounded, error=error, cancelled=cancelled)
+        content = "".join(pieces) if pieces else answer.stored_text(turn.inbound.policy.guardrails.safe_message)
+        finish = _finish_body(content, stream, grounded, error=error, cancelled=cancelled)
         stored = await self._finish(turn, finish)
         self._account(turn, usage, stored)
         self._count_grounding(turn, grounded)
         if cancelled:
             classification.cancel()
             return
-        await self._conclude(turn, queue, stored, classification, error)
+        if answer.flag is not None:
+            await self._record_output_flag(turn, stored.id, answer.flag.category, answer.flag.reason)
+        forced = "output_guardrail" if answer.flag is not None else None
+        await self._conclude(turn, queue, stored, classification, error, forced=forced)
 
     async def _conclude(
         self,
         turn: StartedTurn,
         queue: asyncio.Queue[TurnEvent],
         stored: Message,
-        classification: asyncio.Task[Classification | None],
+        classification: asyncio.Task[Classification | None] | None,
         error: ProblemError | None,
+        *,
+        forced: str | None = None,
     ) -> None:
-        """The escalation rules, then the stream's last event: ``done`` with the stored answer, or the error."""
-        conversation = await self._escalate_if_needed(turn, classification, error)
+        """The escalation rules, then the stream's last event: ``done`` with the stored answer (as the customer
+        saw it), or the error."""
+        conversation = await self._escalate_if_needed(turn, classification, error, forced=forced)
         if stored.created_at > conversation.updated_at:  # the turn ended: sessions moved updated_at to the answer
             conversation = conversation.model_copy(update={"updated_at": stored.created_at})
         if error is not None:
             queue.put_nowait(("error", error))
         else:
-            queue.put_nowait(("done", DoneEvent(message=stored, conversation=conversation)))
+            shown = stored.model_copy(update={"content": turn.inbound.shown(stored.content)})
+            queue.put_nowait(("done", DoneEvent(message=shown, conversation=conversation)))
+
+    async def _record_output_flag(self, turn: StartedTurn, message_id: UUID, category: str, reason: str) -> None:
+        await self._safety.events.add(
+            tenant_id=turn.request.identity.tenant_id,
+            conversation_id=turn.request.conversation_id,
+            message_id=message_id,
+            stage="output",
+            category=category,
+            action="replace",
+            reason=reason,
+        )
+
+    async def _answer_flagged_input(self, turn: StartedTurn, queue: asyncio.Queue[TurnEvent]) -> None:
+        """The input guardrail's canned reply is the answer: stored, recorded, and handed over when the policy says."""
+        inbound = turn.inbound
+        assert inbound.verdict is not None
+        queue.put_nowait(("delta", inbound.reply()))
+        stored = await self._finish(
+            turn,
+            FinishAnswer(
+                content=inbound.reply(), status=MessageStatus.COMPLETE, usage=None, finish_reason="stop", error=None
+            ),
+        )
+        await self._safety.events.add(
+            tenant_id=turn.request.identity.tenant_id,
+            conversation_id=turn.request.conversation_id,
+            message_id=turn.started.customer_message.id,
+            stage="input",
+            category=inbound.verdict.category,
+            action=inbound.action or "refuse",
+            reason=inbound.verdict.reason,
+        )
+        forced = "guardrail" if inbound.action == "handoff" else None
+        await self._conclude(turn, queue, stored, None, None, forced=forced)
 
     async def _open_answer(self, turn: StartedTurn, grounded: GroundedTurn) -> FailoverAnswer:
         """The engine's answer to the (grounded) prompt, continued on another replica if its replica fails."""
@@ -300,7 +356,7 @@ class TurnService:
         if self._knowledge is None:
             return GroundedTurn(Grounding.UNGROUNDED)
         request = RetrieveRequest(
-            query=turn.request.content,
+            query=turn.inbound.content,  # placeholders: PII does not reach the knowledge service or embeddings
             limit=self._settings.knowledge_passages,
             token_budget=self._settings.knowledge_token_budget,
         )
@@ -316,7 +372,7 @@ class TurnService:
             return
         METRICS.knowledge_answers_total.labels(outcome=grounded.grounding.value).inc()
         if grounded.grounding == Grounding.NO_ANSWER:
-            self._background.spawn(self._record_gap(turn.request.content), name="content gap")
+            self._background.spawn(self._record_gap(turn.inbound.content), name="content gap")
 
     async def _record_gap(self, question: str) -> None:
         assert self._knowledge is not None
@@ -368,7 +424,7 @@ class TurnService:
             return None
         await after.wait()
         answer, usage = await self._engine.classify(
-            model, CLASSIFY_INSTRUCTION, turn.request.content, CLASSIFIER_SCHEMA
+            model, CLASSIFY_INSTRUCTION, turn.inbound.content, CLASSIFIER_SCHEMA
         )
         if usage is not None:
             record = Usage(
@@ -387,13 +443,15 @@ class TurnService:
     async def _escalate_if_needed(
         self,
         turn: StartedTurn,
-        classification: asyncio.Task[Classification | None],
+        classification: asyncio.Task[Classification | None] | None,
         error: ProblemError | None,
+        *,
+        forced: str | None = None,
     ) -> Conversation:
         conversation = turn.started.conversation
-        reason = None
-        verdict = await self._verdict(classification)
-        if verdict is not None:
+        reason = forced
+        verdict = await self._verdict(classification) if classification is not None else None
+        if verdict is not None and reason is None:
             previous = await self._records.classify(
                 tenant_id=turn.request.identity.tenant_id,
                 conversation_id=turn.request.conversation_id,
@@ -417,6 +475,22 @@ class TurnService:
         except TimeoutError:
             log.warning("classifier too slow; no escalation check for this message")
             return None
+
+
+async def _relay(
+    stream: FailoverAnswer, answer: AnswerFilter, queue: asyncio.Queue[TurnEvent], *, safe_message: str
+) -> None:
+    """The engine's text through the answer filter into the customer's stream; a flagged answer stops being read
+    and ends with the safe message."""
+    async for text in stream.texts():
+        if shown := answer.feed(text):
+            queue.put_nowait(("delta", shown))
+        if answer.flag is not None:
+            break
+    if shown := answer.finish():
+        queue.put_nowait(("delta", shown))
+    if answer.flag is not None:
+        queue.put_nowait(("delta", answer.stored_text(safe_message)[len(answer.released_model_text) :]))
 
 
 def coalesce_deltas(first: TurnEvent, queue: asyncio.Queue[TurnEvent]) -> tuple[TurnEvent, TurnEvent | None]:

@@ -126,7 +126,7 @@ class FinishAnswer(Model):
 
 
 #: Why chat's rules hand a conversation to a human (``Escalate.reason``); the handoff metric's label values.
-ESCALATION_REASONS = ("human_request", "negative_emotion", "engine_unavailable")
+ESCALATION_REASONS = ("human_request", "negative_emotion", "engine_unavailable", "guardrail", "output_guardrail")
 
 
 class Escalate(Model):

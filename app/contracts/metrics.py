@@ -126,6 +126,19 @@ SERVICE_METRICS: tuple[Metric, ...] = (
         "Webhook delivery attempts; outcome=delivered|retry|dead.",
     ),
     Metric(
+        "helpline_guardrail_decisions_total",
+        "counter",
+        ("stage", "category", "action"),
+        "Guardrail decisions; stage=input|output, category=injection|jailbreak|abuse|off_topic|prompt_leak|"
+        "pii_not_given|toxic, action=refuse|steer|handoff|replace.",
+    ),
+    Metric(
+        "helpline_pii_redactions_total",
+        "counter",
+        ("kind",),
+        "PII values replaced by placeholders in customer messages before the model or the stores saw them.",
+    ),
+    Metric(
         "helpline_conversation_transitions_total",
         "counter",
         ("to_status",),

@@ -3,7 +3,8 @@
 Every line carries ``service`` and whatever the request bound (``request_id``, ``tenant_id``,
 ``conversation_id``) plus the current ``trace_id``/``span_id``, so one request can be followed across services
 and joined with its trace. Message text is personal data: fields that could carry it are dropped unless
-``HELPLINE_LOG_MESSAGE_TEXT=true``.
+``HELPLINE_LOG_MESSAGE_TEXT=true``, and every rendered line is scrubbed of PII-shaped strings
+(``log_redaction``) whatever that setting says.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import orjson
 import structlog
 from opentelemetry import trace
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+from app.core.log_redaction import scrub_pii
 
 #: Log fields that may hold customer or assistant text; removed unless message text logging is on.
 MESSAGE_TEXT_FIELDS = frozenset({"content", "text", "message_text", "prompt", "completion", "messages"})
@@ -116,6 +119,7 @@ def configure_logging(service: str, *, level: str = "INFO", log_message_text: bo
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            scrub_pii,  # after the traceback is text: an exception message can quote a customer
             structlog.processors.JSONRenderer(serializer=_serialize),
         ],
     )

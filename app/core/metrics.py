@@ -51,6 +51,8 @@ class ServiceMetrics:
     feedback_total: Counter
     events_published_total: Counter
     webhook_deliveries_total: Counter
+    guardrail_decisions_total: Counter
+    pii_redactions_total: Counter
     conversation_transitions_total: Counter
     engine_requests_total: Counter
     engine_circuit_open: Gauge

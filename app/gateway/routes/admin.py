@@ -23,6 +23,7 @@ from app.contracts.api import (
     User,
     UserCreate,
 )
+from app.contracts.safety import SafetyPolicy
 from app.gateway.audit_trail import audited
 from app.gateway.dependencies import Caller, GatewayDep, authenticated
 from app.gateway.forwarding import forward, internal_path
@@ -99,3 +100,15 @@ async def list_audit_events(
 async def verify_audit_events(_admin: Admin, gateway: GatewayDep) -> Response:
     """Recompute the tenant's hash chain: `intact`, or the first event (`broken_at_seq`) that was altered."""
     return await forward(gateway.auth, "GET", "/v1/audit-events/verification")
+
+
+@router.get("/safety-policy", response_model=SafetyPolicy, responses=problem_responses())
+async def get_safety_policy(_admin: Admin, gateway: GatewayDep) -> Response:
+    """PII handling and guardrails of the tenant's assistant (defaults until first set)."""
+    return await forward(gateway.chat, "GET", internal_path("/v1/safety-policy"))
+
+
+@router.put("/safety-policy", response_model=SafetyPolicy, responses=problem_responses())
+async def put_safety_policy(body: SafetyPolicy, admin: Admin, gateway: GatewayDep) -> Response:
+    updating = forward(gateway.chat, "PUT", internal_path("/v1/safety-policy"), body=body)
+    return await audited(gateway, admin, "safety_policy.update", updating, target_type="safety_policy")

@@ -17,6 +17,7 @@ from app.contracts.api import (
     Message,
     MessagePage,
 )
+from app.contracts.safety import GuardrailEvent
 from app.gateway.audit_trail import audited
 from app.gateway.dependencies import Caller, GatewayDep, authenticated
 from app.gateway.forwarding import forward, internal_path
@@ -82,4 +83,14 @@ async def resolve(conversation_id: UUID, agent: Agent, gateway: GatewayDep) -> R
     resolving = forward(gateway.sessions, "POST", internal_path(f"/v1/agent/conversations/{conversation_id}/resolve"))
     return await audited(
         gateway, agent, "conversation.resolve", resolving, target_type="conversation", target_id=conversation_id
+    )
+
+
+@router.get(
+    "/{conversation_id}/guardrail-events", response_model=list[GuardrailEvent], responses=problem_responses(404)
+)
+async def list_guardrail_events(conversation_id: UUID, _agent: Agent, gateway: GatewayDep) -> Response:
+    """Guardrail decisions on the conversation (which rule fired, what was done), oldest first."""
+    return await forward(
+        gateway.chat, "GET", internal_path(f"/v1/agent/conversations/{conversation_id}/guardrail-events")
     )
