@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from app.chat.settings import ChatSettings
 from app.chat.turns import TurnService
 from app.core.app_factory import create_app
 from app.core.db import Database
+from app.safety.pii.placeholders import warm_up
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -47,6 +49,8 @@ def build_app(settings: ChatSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # PII detection loads Presidio and spaCy (seconds of CPU): in the background, not before /healthz answers.
+        warming = asyncio.create_task(asyncio.to_thread(warm_up), name="pii warm-up")
         try:
             yield
         finally:
@@ -57,6 +61,7 @@ def build_app(settings: ChatSettings) -> FastAPI:
             if knowledge is not None:
                 await knowledge.aclose()
             await database.dispose()
+            await warming
 
     app = create_app(
         settings,

@@ -15,10 +15,11 @@ from app.chat.completions import CompletionsProxy
 from app.chat.profiles import ProfileStore
 from app.chat.safety import TurnSafety
 from app.chat.turns import TurnEvent, TurnRequest, TurnService
+from app.contracts.access import AGENT_DESK
 from app.contracts.api import AssistantProfile, ErrorEvent, MessageCreate, Problem, Scope, TurnResult
 from app.contracts.internal import TURN_MODEL_HEADER, TURN_REPLAYED_HEADER, IdentityClaims
 from app.contracts.safety import GuardrailEvent, SafetyPolicy
-from app.core.identity import require_scopes
+from app.core.identity import require_access, require_scopes
 from app.core.request_context import request_id_of
 from app.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE, format_comment, format_event
 
@@ -56,7 +57,7 @@ async def _safety(request: Request) -> TurnSafety:
 
 Turns = Annotated[TurnService, Depends(_turns)]
 Safety = Annotated[TurnSafety, Depends(_safety)]
-AgentDesk = Annotated[IdentityClaims, Depends(require_scopes(Scope.AGENT))]
+AgentDesk = Annotated[IdentityClaims, Depends(require_access(AGENT_DESK))]  # people only, as sessions' desk
 Completions = Annotated[CompletionsProxy, Depends(_completions)]
 Profiles = Annotated[ProfileStore, Depends(_profiles)]
 

@@ -12,7 +12,6 @@ The analyzer is built once per process (building it compiles every pattern: ~50 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
 
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
@@ -27,6 +26,7 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from app.contracts.safety import PiiKind
+from app.safety.pii.findings import Finding
 from app.safety.pii.nlp import LANGUAGE, BlankSpacyNlpEngine
 from app.safety.pii.recognizers import OfflineEmailRecognizer, PersonNameRecognizer, StreetAddressRecognizer
 
@@ -53,14 +53,6 @@ KIND_OF_ENTITY: dict[str, PiiKind] = {
     "UK_POSTCODE": PiiKind.ADDRESS,
     "PERSON": PiiKind.PERSON,
 }
-
-
-@dataclass(frozen=True, order=True)
-class Finding:
-    start: int
-    end: int
-    kind: PiiKind
-    score: float
 
 
 def _recognizers() -> list[EntityRecognizer]:

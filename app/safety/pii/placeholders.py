@@ -11,14 +11,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
 
-from presidio_anonymizer import AnonymizerEngine
-from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+from app.contracts.safety import PiiKind
+from app.safety.pii.findings import Finding
 
-from app.safety.pii.detector import Finding, PiiKind, find_pii
+if TYPE_CHECKING:
+    from presidio_anonymizer import AnonymizerEngine
 
 PLACEHOLDER = re.compile(r"<(" + "|".join(kind.value for kind in PiiKind) + r")_(\d{1,4})>")
-_ANONYMIZER = AnonymizerEngine()
+
+
+@cache
+def _anonymizer() -> AnonymizerEngine:
+    from presidio_anonymizer import AnonymizerEngine  # noqa: PLC0415 -- Presidio and spaCy load on first use
+
+    return AnonymizerEngine()
 
 
 @dataclass
@@ -69,7 +78,14 @@ def _known_value_findings(text: str, placeholders: PlaceholderMap, taken: list[F
 
 
 def redact(text: str, placeholders: PlaceholderMap, kinds: Iterable[PiiKind] | None = None) -> Redaction:
-    """``text`` with its PII replaced by the conversation's placeholders (new ones are added to ``placeholders``)."""
+    """``text`` with its PII replaced by the conversation's placeholders (new ones are added to ``placeholders``).
+
+    Presidio and spaCy are imported here, on first use, not with the module: they cost seconds of start-up that
+    a service's health check should not wait for (``warm_up`` loads them in the background instead)."""
+    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult  # noqa: PLC0415
+
+    from app.safety.pii.detector import find_pii  # noqa: PLC0415
+
     detected = find_pii(text, kinds)
     findings = sorted([*detected, *_known_value_findings(text, placeholders, detected)])
     if not findings:
@@ -80,5 +96,10 @@ def redact(text: str, placeholders: PlaceholderMap, kinds: Iterable[PiiKind] | N
         f"SPAN_{i}": OperatorConfig("replace", {"new_value": replacement[(f.start, f.end)]})
         for i, f in enumerate(findings)
     }
-    anonymized = _ANONYMIZER.anonymize(text, results, operators=operators)
+    anonymized = _anonymizer().anonymize(text, results, operators=operators)
     return Redaction(anonymized.text, tuple(findings))
+
+
+def warm_up() -> None:
+    """Load Presidio, spaCy and every recognizer now (a service calls it in a thread at start)."""
+    redact("warm up: nobody@example.com", PlaceholderMap())
