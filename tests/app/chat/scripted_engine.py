@@ -47,7 +47,15 @@ class ScriptedEngine:
         self.script.extend(answers)
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/v1/chat/completions", self._completions, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._completions, methods=["POST"]),
+                Route("/health", self._health),  # as vLLM: the router ejects a replica whose health check fails
+            ]
+        )
+
+    async def _health(self, _request: Request) -> Response:
+        return Response(status_code=200)
 
     async def _completions(self, request: Request) -> Response:
         body = orjson.loads(await request.body())
