@@ -160,6 +160,7 @@ def build_plan(config: RunConfig, run_secrets: RunSecrets, models: EngineModels,
         "HELPLINE_CHAT_MODEL": models.chat,
         "HELPLINE_CLASSIFIER_MODEL": models.classifier,
         "HELPLINE_MAX_MODEL_LEN": str(models.max_model_len),
+        "HELPLINE_PII_VAULT_KEY": run_secrets.pii_vault_key,
         **({"HELPLINE_ENGINE_API_KEY": key} if key else {}),
     }
     router = ProcessSpec(

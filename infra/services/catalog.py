@@ -29,6 +29,8 @@ REDIS_SERVICES: tuple[ServiceName, ...] = ("gateway", "auth")
 INTERNAL_TOKEN = SecretKeyRef("internal-token", "secret")
 SIGNING_KEY = SecretKeyRef("auth-signing-key", "private-key.pem")
 ENGINE_API_KEY = SecretKeyRef("engine-api-key", "api-key")
+#: What chat derives each conversation's PII-vault key from (AES-256-GCM via HKDF); generated per stack.
+PII_VAULT_KEY = SecretKeyRef("pii-vault-key", "key")
 #: What a non-streaming service needs to finish its requests on SIGTERM (the settings' default).
 REQUEST_DRAIN_SECONDS = 25
 #: Each pod's connection pool (5 kept + 5 under bursts): with the default 6 replicas, 60 of a role's 100 connections.
@@ -176,7 +178,11 @@ def service_specs(inputs: CatalogInputs) -> dict[ServiceName, ServiceSpec]:
                 "HELPLINE_CLASSIFIER_MODEL": inputs.models.classifier_model,
                 "HELPLINE_MAX_MODEL_LEN": str(inputs.models.chat_max_model_len),
             },
-            secrets={"HELPLINE_DATABASE_URL": database["chat"].url, "HELPLINE_ENGINE_API_KEY": ENGINE_API_KEY},
+            secrets={
+                "HELPLINE_DATABASE_URL": database["chat"].url,
+                "HELPLINE_ENGINE_API_KEY": ENGINE_API_KEY,
+                "HELPLINE_PII_VAULT_KEY": PII_VAULT_KEY,
+            },
             callers=[gateway],
             egress=[calls(ns, "sessions"), router, database["chat"].location.egress()],
             drain_seconds=inputs.stream_drain_seconds,

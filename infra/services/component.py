@@ -31,6 +31,7 @@ from infra.services.catalog import (
     DATABASE_SERVICES,
     ENGINE_API_KEY,
     INTERNAL_TOKEN,
+    PII_VAULT_KEY,
     SIGNING_KEY,
     CatalogInputs,
     Models,
@@ -41,6 +42,8 @@ from stacks.config import StackConfig
 
 #: HS256 key of the internal identity tokens: 64 alphanumerics (~380 bits), well above the settings' 32-character floor.
 INTERNAL_TOKEN_LENGTH = 64
+#: PII-vault secret: 48 alphanumerics (~285 bits), above chat's 32-character floor.
+PII_VAULT_KEY_LENGTH = 48
 PUBLIC_SERVICE: ServiceName = "gateway"
 
 
@@ -187,10 +190,17 @@ class Services(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
         )
         signing_key = tls.PrivateKey("auth-signing-key", algorithm="ED25519", opts=child)
+        pii_vault_key = random.RandomPassword(
+            "pii-vault-key",
+            length=PII_VAULT_KEY_LENGTH,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
+        )
         secrets = [
             declare(self._secret(args, INTERNAL_TOKEN, internal_token.result), inside),
             declare(self._secret(args, SIGNING_KEY, signing_key.private_key_pem_pkcs8), inside),
             declare(self._secret(args, ENGINE_API_KEY, engine_api_key), inside),
+            declare(self._secret(args, PII_VAULT_KEY, pii_vault_key.result), inside),
         ]
         prerequisites = [*after, *secrets, *data.ready]
         self.services = {

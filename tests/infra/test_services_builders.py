@@ -27,6 +27,7 @@ from infra.services.catalog import (
     DATABASE_SERVICES,
     ENGINE_API_KEY,
     INTERNAL_TOKEN,
+    PII_VAULT_KEY,
     SIGNING_KEY,
     CatalogInputs,
     Models,
@@ -199,6 +200,7 @@ EXPECTED_SECRETS = {
         "HELPLINE_INTERNAL_TOKEN_SECRET": INTERNAL_TOKEN,
         "HELPLINE_DATABASE_URL": SecretKeyRef("chat-database", "url"),
         "HELPLINE_ENGINE_API_KEY": ENGINE_API_KEY,
+        "HELPLINE_PII_VAULT_KEY": PII_VAULT_KEY,
     },
 }
 

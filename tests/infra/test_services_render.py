@@ -84,6 +84,7 @@ def test_secrets_reach_the_pods_only_as_files_from_secrets_that_exist(render: Re
     workloads = [*render.objects("Deployment", namespace), *render.objects("Job", namespace)]
     assert workloads
     engine_key_readers: set[str] = set()
+    vault_key_readers: set[str] = set()
     for workload in workloads:
         name = workload["metadata"]["name"]
         assert "envFrom" not in container(workload)
@@ -96,7 +97,10 @@ def test_secrets_reach_the_pods_only_as_files_from_secrets_that_exist(render: Re
                 assert item["key"] in secrets[source["name"]]["stringData"], (name, source["name"], item)
             if source["name"] == "engine-api-key" and workload["kind"] == "Deployment":
                 engine_key_readers.add(name)
+            if source["name"] == "pii-vault-key" and workload["kind"] == "Deployment":
+                vault_key_readers.add(name)
     assert engine_key_readers == {"chat"}, "the engine API key is copied into the app namespace for chat only"
+    assert vault_key_readers == {"chat"}, "only chat reads the PII vault's key (a generated Secret of the stack)"
 
 
 def test_each_service_is_scraped_by_exactly_one_service_monitor_on_its_http_port(render: Render) -> None:

@@ -91,7 +91,8 @@ async def test_with_no_replica_left_the_partial_answer_is_kept(desk: Desk, engin
     serving.arm_fault("error", after_tokens=0, count=None)  # then it refuses every request (the continuation too)
     for process in engines.chat:
         if process is not serving:
-            process.arm_fault("dead")
+            # refuses every request; not "dead", which ends the session's shared process (vLLM 0.32 exits)
+            process.arm_fault("error", after_tokens=0, count=None)
     failed_before = failovers("broken", "failed")
     turn = await customer.send(conversation, QUESTION)
     assert turn.names == ["message", "delta", "error"]

@@ -69,6 +69,7 @@ def test_secrets_travel_in_the_environment_never_on_the_command_line(tmp_path: P
         assert not any(secret in command_line for secret in secret_values), spec.name
     assert plan.process("chat-engine-1").env["VLLM_API_KEY"] == run_secrets.engine_api_key
     assert plan.process("chat").env["HELPLINE_ENGINE_API_KEY"] == run_secrets.engine_api_key
+    assert plan.process("chat").env["HELPLINE_PII_VAULT_KEY"] == run_secrets.pii_vault_key
     assert plan.process("auth").env["HELPLINE_JWT_PRIVATE_KEY"] == run_secrets.jwt_private_key_pem
     assert plan.process("auth-setup").env["HELPLINE_BOOTSTRAP_ADMIN_PASSWORD"] == "the-admin-password"
     services = ("router", "auth", "sessions", "chat", "gateway")
