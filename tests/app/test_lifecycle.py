@@ -29,6 +29,7 @@ from tests.app.enginesim.support import metric
 from tests.app.gateway.conftest import Tenant, acme, auth_service, gateway, gateway_app
 from tests.app.gateway.test_full_path import gateway_settings
 from tests.app.harness import eventually
+from tests.app.knowledge.servers import embedding_server, embedding_simulator, knowledge_database, knowledge_server
 
 __all__ = [  # imported for pytest to find them here
     "_clear_faults",
@@ -38,10 +39,14 @@ __all__ = [  # imported for pytest to find them here
     "chat_database",
     "chat_options",
     "chat_server",
+    "embedding_server",
+    "embedding_simulator",
     "engines",
     "gateway",
     "gateway_app",
     "gateway_settings",
+    "knowledge_database",
+    "knowledge_server",
     "router",
     "sessions_database",
     "sessions_server",
