@@ -31,6 +31,7 @@ from redis.asyncio import Redis
 
 from app.contracts.api import Role, Scope, Tier
 from app.contracts.internal import IdentityClaims, PrincipalKind
+from app.core.db import Database
 from app.core.identity import mint_identity_token, mint_service_token
 from app.core.migrations import upgrade_to_head
 from app.core.waits import scaled
@@ -294,3 +295,19 @@ def _wait_until_answering(handle: ServiceProcess, ready_path: str) -> None:
     raise TimeoutError(
         f"{url} did not answer within {scaled(STARTUP_TIMEOUT_SECONDS):g} s (HELPLINE_WAIT_SCALE scales it)"
     )
+
+
+@asynccontextmanager
+async def rolled_back(database: Database) -> AsyncIterator[None]:
+    """Bind an app's database to one connection inside an outer transaction, rolled back (and disposed) after.
+
+    Everything the test writes through the app disappears with the rollback, so tests share a database freely.
+    """
+    async with database.engine.connect() as connection:
+        outer = await connection.begin()
+        database.bind_to(connection)
+        try:
+            yield
+        finally:
+            await outer.rollback()
+    await database.dispose()

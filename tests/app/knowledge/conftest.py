@@ -18,14 +18,13 @@ import pytest
 from fastapi import FastAPI
 
 from app.contracts.api import Role, Scope
-from app.core.db import Database
 from app.core.migrations import upgrade_to_head
 from app.enginesim.server import Simulator
 from app.knowledge.app import MIGRATIONS, build_app
 from app.knowledge.embeddings import EmbeddingClient
 from app.knowledge.models import SCHEMA
 from app.knowledge.settings import KnowledgeSettings
-from tests.app.harness import IdentityFactory, PostgresDatabase
+from tests.app.harness import IdentityFactory, PostgresDatabase, rolled_back
 from tests.app.knowledge.servers import embedding_simulator, knowledge_database, knowledge_settings
 
 __all__ = ["embedding_simulator", "knowledge_database"]  # fixtures, found by pytest here
@@ -57,15 +56,8 @@ async def knowledge_app(
         return
     settings = knowledge_settings(knowledge_database.url, internal_secret, "http://engine/v1")
     app = build_app(settings, embeddings=embedding_client(settings, embedding_simulator))
-    database: Database = app.state.database
-    async with database.engine.connect() as connection:
-        outer = await connection.begin()
-        database.bind_to(connection)
-        try:
-            yield app
-        finally:
-            await outer.rollback()
-    await database.dispose()
+    async with rolled_back(app.state.database):
+        yield app
 
 
 @pytest.fixture

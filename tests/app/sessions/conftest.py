@@ -15,11 +15,10 @@ from pydantic import SecretStr
 
 from app.contracts.api import Role, Scope
 from app.contracts.internal import IdentityClaims, PrincipalKind
-from app.core.db import Database
 from app.sessions.app import MIGRATIONS, build_app
 from app.sessions.models import SCHEMA
 from app.sessions.settings import SessionsSettings
-from tests.app.harness import IdentityFactory, PostgresDatabase, migrate
+from tests.app.harness import IdentityFactory, PostgresDatabase, migrate, rolled_back
 
 CUSTOMER_SCOPES = [Scope.CONVERSATIONS_READ, Scope.CONVERSATIONS_WRITE]
 
@@ -40,15 +39,8 @@ def sessions_settings(sessions_database: PostgresDatabase, internal_secret: str)
 @pytest.fixture
 async def sessions_app(sessions_settings: SessionsSettings) -> AsyncIterator[FastAPI]:
     app = build_app(sessions_settings, housekeeping=False)
-    database: Database = app.state.database
-    async with database.engine.connect() as connection:
-        outer = await connection.begin()
-        database.bind_to(connection)
-        try:
-            yield app
-        finally:
-            await outer.rollback()
-    await database.dispose()
+    async with rolled_back(app.state.database):
+        yield app
 
 
 @pytest.fixture
