@@ -3,7 +3,9 @@
 Each service keeps its revisions in ``app/<service>/migrations/`` with a two-line ``env.py`` calling
 ``run_env(metadata)``. The version table lives inside the service's schema (services never share Alembic
 state); on Postgres the schema is created first and an advisory lock serialises concurrent runs (two
-migration Jobs racing during a rollout); on SQLite the schema is mapped away as at runtime.
+migration Jobs racing during a rollout); on SQLite the schema is mapped away as at runtime, and the DDL runs in one transaction: Python's sqlite3 module
+commits before every ``CREATE TABLE`` by default, so a ``make run`` interrupted during its first migration used to
+leave half a schema that the next start could not migrate ("table conversations already exists").
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import zlib
 from pathlib import Path
+from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData, NullPool, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import Connection, MetaData, NullPool, event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.core.db import ensure_sqlite_directory, is_sqlite, schema_translation
 from app.core.logging import get_logger
@@ -43,6 +46,21 @@ def advisory_lock_key(schema: str) -> int:
     return zlib.crc32(f"helpline-migrate:{schema}".encode())
 
 
+def make_sqlite_ddl_transactional(engine: AsyncEngine) -> None:
+    """Let SQLite roll back DDL: the driver stops opening transactions itself and SQLAlchemy emits ``BEGIN``.
+
+    SQLAlchemy's documented recipe for pysqlite/aiosqlite; SQLite itself has transactional DDL.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
 def run_env(metadata: MetaData) -> None:
     """The body of every service's ``migrations/env.py``."""
     config = context.config
@@ -63,7 +81,11 @@ def run_env(metadata: MetaData) -> None:
 
     def migrate(connection: Connection) -> None:
         context.configure(
-            connection=connection, target_metadata=metadata, version_table_schema=version_schema, include_schemas=True
+            connection=connection,
+            target_metadata=metadata,
+            version_table_schema=version_schema,
+            include_schemas=True,
+            transactional_ddl=True,  # Postgres has it already; on SQLite see make_sqlite_ddl_transactional
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -71,6 +93,8 @@ def run_env(metadata: MetaData) -> None:
     async def run() -> None:
         ensure_sqlite_directory(url)
         engine = create_async_engine(url, poolclass=NullPool)
+        if is_sqlite(url):
+            make_sqlite_ddl_transactional(engine)
         try:
             async with engine.connect() as raw_connection:
                 if not is_sqlite(url):
