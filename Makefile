@@ -20,7 +20,7 @@ CAPACITY_ARGS ?=
 BASE ?= build/render-base
 
 .PHONY: capacity help setup vllm-env test test-fast lint fmt typecheck render render-all run bench config-docs roles-doc audit services clean images-lint policy render-diff
-.PHONY: eval-pii
+.PHONY: eval-pii eval-guardrails
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -118,6 +118,9 @@ policy: setup ## the CrossGuard pack's rules over every render and planted resou
 
 eval-pii: setup ## PII detection precision/recall per kind on eval/pii -> build/eval/pii.json
 	$(PY) -m eval.pii
+
+eval-guardrails: setup ## input guardrail precision/recall per category (EN + DE) on eval/guardrails -> build/eval/guardrails.json
+	$(PY) -m eval.guardrails
 
 render-diff: setup ## compare renders: make render-diff BASE=<base renders> -> build/render-diff/{comment.md,full.diff}
 	$(PY) -m stacks.render_diff --base $(BASE) --head build/render \

@@ -43,6 +43,14 @@ _INJECTION = _rules(
     r"\b(?:list|dump|export|show)\b.{0,20}\b(?:all|every)\b.{0,20}\b(?:customers|users|accounts|orders|emails)",
     r"\bfrom now on\b.{0,40}\b(?:you (?:will|must|are)|respond|answer|only)",
     r"\b(?:translate|summari[sz]e|encode)\b.{0,30}\b(?:your|the)\s+(?:instructions|prompt|rules)",
+    # German
+    r"\b(?:ignorier\w*|vergiss|vergessen|missacht\w*|übergeh\w*|überspring\w*)\b.{0,40}\b(?:anweisung\w*|regeln|vorgaben|richtlinien|instruktion\w*|prompt\w*)",
+    r"\b(?:zeig\w*|verrat\w*|nenn\w*|gib|wiederhol\w*|druck\w*)\b.{0,40}\b(?:system-?prompt\w*|(?:ursprünglich|geheim|versteckt|intern)\w*\s+(?:anweisung|regel|vorgabe|instruktion)\w*)",
+    r"\b(?:deine|ihre)\s+(?:ursprünglichen|geheimen|versteckten|internen)\s+(?:anweisungen|regeln|vorgaben)",
+    r"\bneue\s+(?:anweisungen|regeln|aufgabe)\s*:",
+    r"\b(?:bestellung\w*|daten|adresse\w*|e-?mails?|konten|konto)\b.{0,30}\b(?:anderer|fremder)\s+(?:kunden|nutzer|benutzer)",
+    r"\b(?:liste|zeig\w*|exportier\w*|gib)\b.{0,20}\b(?:alle|sämtliche)\b.{0,20}\b(?:kunden|nutzer|benutzer|bestellungen|konten|e-?mails)",
+    r"\bab (?:jetzt|sofort)\b.{0,40}\b(?:bist du|du bist|antwortest du|nur noch)",
 )
 _JAILBREAK = _rules(
     r"\b(?:DAN|do anything now|developer mode|jailbreak|jail-?broken|god mode|sudo mode|unfiltered mode)\b",
@@ -52,6 +60,13 @@ _JAILBREAK = _rules(
     r"\b(?:hypothetically|in a story|for a novel|as a joke)\b.{0,60}\b(?:how to|instructions for|steps to)\b.{0,40}\b(?:hack|steal|bomb|weapon|malware|phish|launder)",
     r"\bhow (?:do i|to|can i)\b.{0,30}\b(?:hack|break into|steal|make a bomb|make meth|phish|launder money|bypass (?:the )?payment)",
     r"\b(?:stay in character|opposite mode|evil (?:twin|mode|assistant)|anti-?gpt|no ethical)\b",
+    # German
+    r"\b(?:entwicklermodus|gott-?modus)\b",
+    r"\b(?:tu so|stell dir vor|spiel\w*|gib dich)\b.{0,40}\b(?:ohne|keine|böse\w*|ungefiltert\w*|unzensiert\w*)",
+    r"\bohne\s+(?:jegliche\s+|alle\s+|irgendwelche\s+)?(?:einschränkungen|filter|regeln|zensur|grenzen)\b",
+    r"\bnicht (?:mehr|länger)\s+an\b.{0,40}\bgebunden",
+    r"\bwie (?:kann ich|hacke ich|knacke ich|man)\b.{0,50}\b(?:hack\w*|knack\w*|stiehlt|stehlen|klauen|umgehen|betrügen)",
+    r"\b(?:in einer geschichte|hypothetisch|für einen roman)\b.{0,60}\b(?:wie man|anleitung)",
 )
 _ABUSE = _rules(
     r"\b(?:fuck(?:ing)? (?:you|off|idiot)|f\*+k you|go to hell|shut up,? (?:you|bot|stupid)|screw you)\b",
@@ -59,6 +74,11 @@ _ABUSE = _rules(
     r"\b(?:idiot|moron|imbecile|bitch|bastard|asshole|dickhead|scumbag)s?\b",
     r"\b(?:i(?:'ll| will)|gonna|going to)\s+(?:kill|hurt|find|beat|destroy)\s+(?:you|your|the (?:staff|agent|people))",
     r"\b(?:kill yourself|kys|die in a fire|hope you die)\b",
+    # German
+    r"\b(?:vollidiot\w*|arschl[öo]ch\w*|wichser|hurensohn|missgeburt)\b",
+    r"\b(?:halt die (?:klappe|fresse)|leck mich|fick dich|verpiss dich|fahr zur hölle)\b",
+    r"\b(?:dumme[rsn]?|blöde[rsn]?|nutzlose[rsn]?)\s+(?:bot|maschine|idiot|kuh|sau)\b",
+    r"\bich werde\b.{0,40}\b(?:finden|umbringen|töten|wehtun|verprügeln)\b",
 )
 #: Words any support conversation may use whatever the tenant's topics (greetings, the service itself).
 _SUPPORT_WORDS = frozenset(
@@ -125,7 +145,7 @@ _SUPPORT_WORDS = frozenset(
         "items",
     ]
 )
-_WORD = re.compile(r"[a-z][a-z'-]+")
+_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['-])+")  # letters of any alphabet (German umlauts too)
 #: Words that say nothing about a topic (a profile's prose is full of them).
 _STOPWORDS = frozenset(
     [
@@ -207,6 +227,45 @@ _TASK_REQUEST = _rules(
     r"\b(?:what(?:'s| is| are| was| were)|who(?:'s| is| was)|when (?:is|was|did)|where is|how (?:many|much|far|old|tall))\b",
     r"\b(?:explain|tell me about|solve|calculate|translate|recommend|suggest|summari[sz]e)\b",
     r"\b(?:can|could|would) you\b.{0,20}\b(?:help me with|do|write|give|tell|explain)",
+    # German
+    r"\b(?:schreib\w*|verfass\w*|erstell\w*|dichte)\b.{0,30}\b(?:gedicht|geschichte|aufsatz|lied|code|programm|skript|witz|brief|rezept)",
+    r"\b(?:was (?:ist|sind|war)|wer (?:ist|war|hat)|wann (?:ist|war|wurde)|wo (?:ist|liegt)|wie (?:viel|weit|alt|hoch))\b",
+    r"\b(?:erkläre?|erzähl\w*|löse|berechne|übersetze?|empfiehl|fasse)\b",
+    r"\bkannst du\b.{0,30}\b(?:helfen|schreiben|erklären)",
+)
+#: German support words, matched as word beginnings (German compounds and inflects: "Rücksendungen",
+#: "Lieferadresse"); the tenant's topics are matched as written.
+_SUPPORT_STEMS_DE = (
+    "bestell",
+    "liefer",
+    "paket",
+    "sendung",
+    "rücksend",
+    "retour",
+    "erstatt",
+    "rückerstatt",
+    "konto",
+    "passwort",
+    "anmeld",
+    "rechnung",
+    "abonn",
+    "abo ",  # the word alone ("mein Abo"): words are matched with a trailing space
+    "kündig",
+    "zahlung",
+    "abbuch",
+    "preis",
+    "tarif",
+    "gutschein",
+    "rabatt",
+    "artikel",
+    "produkt",
+    "umtausch",
+    "versand",
+    "kunde",
+    "mitarbeiter",
+    "mensch",
+    "beschwer",
+    "fehler",
 )
 
 
@@ -247,5 +306,7 @@ def check_input(text: str, *, vocabulary: frozenset[str] | None) -> InputVerdict
 def _off_topic(text: str, vocabulary: frozenset[str]) -> bool:
     words = _WORD.findall(text.lower())
     if len(words) < _MIN_WORDS_FOR_TOPIC_CHECK or not any(rule.search(text) for rule in _TASK_REQUEST):
+        return False
+    if any(f"{word} ".startswith(_SUPPORT_STEMS_DE) for word in words):
         return False
     return not any(_stem(word) in vocabulary for word in words)
