@@ -14,6 +14,7 @@ CLOUD ?=
 PYTEST_ARGS ?=
 RUN_ARGS ?=
 BENCH_ARGS ?=
+AFFINITY_ARGS ?=
 MODEL ?= Qwen/Qwen2.5-7B-Instruct-AWQ
 GPU ?= nvidia-l4
 CAPACITY_ARGS ?=
@@ -95,8 +96,9 @@ render-all: setup ## render dev and prod on both clouds
 run: .venv/.runtime ## every service + the engine simulators locally (SQLite, in-memory limits unless DATABASE_URL/REDIS_URL; VLLM_BASE_URL for a real vLLM); Ctrl-C stops
 	env -u PYTHONDONTWRITEBYTECODE $(PY) -m app.devrun $(RUN_ARGS)
 
-bench: setup services ## overhead benchmark: engine direct vs the full customer path on Postgres + Redis -> build/bench/
+bench: setup services ## benchmarks: engine direct vs the full customer path; session affinity vs round-robin -> build/bench/
 	$(PY) -m bench.overhead $(BENCH_ARGS)
+	$(PY) -m bench.affinity $(AFFINITY_ARGS)
 
 config-docs: setup ## regenerate Pulumi.yaml's config block and the README key table from stacks/config
 	$(PY) -m stacks.config.project_file --write

@@ -10,15 +10,17 @@ non-200 answer, an ``error`` event or a broken stream is a failed turn, counted 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
 import orjson
 
 from app.core.sse import SSEParser
+from app.router.proxy import SESSION_HEADER
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,16 @@ class EngineConversation:
     replica: str
     messages: list[dict[str, str]]
     turns: int = 0
+    session_id: str = ""
 
 
 @dataclass
 class DirectDriver:
-    """OpenAI chat completions against the replicas, each conversation pinned to one (as the router pins it)."""
+    """OpenAI chat completions against the replicas, each conversation pinned to one (as the router pins it).
+
+    ``rotate_per_turn`` sends each turn to the next replica instead (round-robin, what a plain load balancer
+    does); ``send_session_id`` adds the router's session header, for a ``replicas`` list that is the router.
+    """
 
     http: httpx.AsyncClient
     replicas: list[str]
@@ -83,10 +90,20 @@ class DirectDriver:
     temperature: float
     max_tokens: int
     name: str = "direct"
+    rotate_per_turn: bool = False
+    send_session_id: bool = False
+    _next_replica: itertools.count[int] = field(default_factory=itertools.count, repr=False)
 
     async def open(self, index: int) -> EngineConversation:
         replica = self.replicas[index % len(self.replicas)]
-        return EngineConversation(replica=replica, messages=[{"role": "system", "content": self.system_prompt}])
+        return EngineConversation(
+            replica=replica, messages=[{"role": "system", "content": self.system_prompt}], session_id=f"bench-{index}"
+        )
+
+    def _replica_for(self, conversation: EngineConversation) -> str:
+        if self.rotate_per_turn:
+            return self.replicas[next(self._next_replica) % len(self.replicas)]
+        return conversation.replica
 
     async def turn(self, conversation: Conversation, text: str) -> TurnSample:
         return await within_deadline(self._turn(conversation, text), time.perf_counter())
@@ -103,13 +120,16 @@ class DirectDriver:
             "max_tokens": self.max_tokens,
         }
         headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
+        if self.send_session_id:
+            headers[SESSION_HEADER] = conversation.session_id
+        replica = self._replica_for(conversation)
         started = time.perf_counter()
         ttft: float | None = None
         answer: list[str] = []
         tokens = 0
         try:
             async with self.http.stream(
-                "POST", f"{conversation.replica}/v1/chat/completions", content=orjson.dumps(body), headers=headers
+                "POST", f"{replica}/v1/chat/completions", content=orjson.dumps(body), headers=headers
             ) as response:
                 if response.status_code != 200:
                     return _failed(started, f"engine {response.status_code}")

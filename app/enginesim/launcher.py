@@ -25,6 +25,7 @@ from typing import Any, Self
 
 import httpx
 
+from app.core.waits import scaled
 from app.enginesim.faults import FaultKind
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,14 +116,14 @@ class EngineSimProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        self._deadline = time.monotonic() + self.startup_timeout
+        self._deadline = time.monotonic() + scaled(self.startup_timeout)  # a loaded machine starts slower
 
     def _wait_ready(self) -> None:
         while not self._port_file.exists():
             self._fail_if_exited("exited before serving")
             if time.monotonic() > self._deadline:
                 self.stop()
-                raise EngineSimError(f"no port after {self.startup_timeout}s\n{self.log_text()}")
+                raise EngineSimError(f"no port after {scaled(self.startup_timeout):g}s\n{self.log_text()}")
             time.sleep(0.02)
         self.port = int(self._port_file.read_text())
         while True:
@@ -134,7 +135,9 @@ class EngineSimProcess:
                 pass
             if time.monotonic() > self._deadline:
                 self.stop()
-                raise EngineSimError(f"/health did not answer within {self.startup_timeout}s\n{self.log_text()}")
+                raise EngineSimError(
+                    f"/health did not answer within {scaled(self.startup_timeout):g}s\n{self.log_text()}"
+                )
             time.sleep(0.02)
 
     def stop(self, timeout: float = 10.0) -> int | None:
