@@ -11,11 +11,12 @@ would run in production with a guessable signing key refuses to start and names 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import ClassVar, Literal, Self
 
-from pydantic import DirectoryPath, Field, SecretStr, model_validator
+from pydantic import DirectoryPath, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
@@ -74,7 +75,9 @@ class ServiceSettings(BaseSettings):
         default=25.0, gt=0, description="How long SIGTERM waits for open requests and streams (below the pod's grace)."
     )
     forwarded_allow_ips: str = Field(
-        default="127.0.0.1", description="Proxies whose X-Forwarded-For/-Proto are trusted (the ingress in a cluster)."
+        default="127.0.0.1",
+        description="Comma-separated addresses or CIDRs of the proxies whose X-Forwarded-For/-Proto are trusted (the "
+        "edge's pod ranges in a cluster); '*' (any peer) only in development.",
     )
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
@@ -112,6 +115,28 @@ class ServiceSettings(BaseSettings):
     @property
     def trace_service_name(self) -> str:
         return self.otel_service_name or self.service_name
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        """Each entry an address or a CIDR (as uvicorn reads them), so a typo fails at start, not as silent distrust."""
+        for entry in (part.strip() for part in value.split(",")):
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is neither an IP address nor a CIDR (nor '*')") from None
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_any_proxy_outside_development(self) -> Self:
+        if not self.is_development and "*" in (part.strip() for part in self.forwarded_allow_ips.split(",")):
+            raise ValueError(
+                f"refusing to start in {self.environment} with {env_var_name('forwarded_allow_ips')}='*': any peer "
+                "could choose the client address rate limits and the login throttle key on; list the proxies' CIDRs"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:

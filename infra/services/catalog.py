@@ -74,6 +74,9 @@ class CatalogInputs:
     stream_drain_seconds: int
     retention_days: int
     log_level: str
+    #: the address ranges the edge's proxies connect from (the cluster's pod ranges): the only peers whose
+    #: X-Forwarded-For the gateway believes
+    trusted_proxy_cidrs: tuple[str, ...]
 
 
 def service_url(namespace: str, name: ServiceName) -> str:
@@ -141,8 +144,10 @@ def service_specs(inputs: CatalogInputs) -> dict[ServiceName, ServiceSpec]:
                 "HELPLINE_AUTH_URL": service_url(ns, "auth"),
                 "HELPLINE_SESSIONS_URL": service_url(ns, "sessions"),
                 "HELPLINE_CHAT_URL": service_url(ns, "chat"),
-                # Only Envoy reaches the gateway (NetworkPolicy), so every X-Forwarded-For it receives is Envoy's.
-                "HELPLINE_FORWARDED_ALLOW_IPS": "*",
+                # Envoy's X-Forwarded-For counts, from the pod ranges only: the NetworkPolicy admits only Envoy, and
+                # should it ever be missing (a CNI that does not enforce it), a peer outside the cluster still cannot
+                # choose the address its rate limits and login throttle are keyed on.
+                "HELPLINE_FORWARDED_ALLOW_IPS": ",".join(inputs.trusted_proxy_cidrs),
             },
             secrets={"HELPLINE_REDIS_URL": redis.url},
             # The edge's ingress is the platform's policy (allow-edge-to-gateway): not repeated here.

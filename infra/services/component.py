@@ -81,6 +81,7 @@ class ServicesArgs:
             stream_drain_seconds=services.stream_drain_seconds,
             retention_days=services.conversation_retention_days,
             log_level=services.services_log_level,
+            trusted_proxy_cidrs=config.cluster.pod_cidrs,
         )
         return cls(
             stack=naming.stack,

@@ -285,6 +285,12 @@ class ClusterConfig(ConfigSection):
         return self.aws_system_instance_type if self.cloud == "aws" else self.gcp_system_machine_type
 
     @property
+    def pod_cidrs(self) -> tuple[str, ...]:
+        """Where pod addresses come from: the VPC on EKS (the VPC CNI gives pods VPC addresses), the pods' secondary
+        range on GKE (VPC-native). The edge's Envoy proxies are pods, so forwarded headers are trusted from here."""
+        return (self.aws_vpc_cidr,) if self.cloud == "aws" else (self.gcp_pods_cidr,)
+
+    @property
     def is_prod(self) -> bool:
         return self.environment == "prod"
 

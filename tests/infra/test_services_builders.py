@@ -81,6 +81,7 @@ def sample_specs(*, managed: bool = False) -> dict[ServiceName, ServiceSpec]:
             stream_drain_seconds=180,
             retention_days=90,
             log_level="INFO",
+            trusted_proxy_cidrs=("10.40.0.0/16",),
         )
     )
 
@@ -371,3 +372,12 @@ def test_the_services_refuse_an_edge_that_routes_elsewhere_than_the_gateway_serv
     check_edge(edge, APP)
     with pytest.raises(ValueError, match="public service"):
         check_edge(replace(edge, backend=ServiceRef(APP, "gateway", 80)), APP)
+
+
+def test_the_gateway_trusts_forwarded_headers_only_from_the_pod_ranges() -> None:
+    """Not ``*``: a peer outside the cluster's pod addresses cannot choose its client address (issue 11)."""
+    env = sample_specs()["gateway"].env
+    assert env["HELPLINE_FORWARDED_ALLOW_IPS"] == "10.40.0.0/16"
+    assert all(
+        "HELPLINE_FORWARDED_ALLOW_IPS" not in spec.env for name, spec in sample_specs().items() if name != "gateway"
+    )
