@@ -1,8 +1,9 @@
 """Queue-depth autoscaling with KEDA: the chart's values, and one ScaledObject per model.
 
 Queries use only metric names from ``app.contracts.metrics`` and only the ``model_name`` label vLLM emits.
-With zero replicas vLLM exports nothing, so queue depth can never wake a model; a model allowed to scale to
-zero therefore also has a wake-up trigger on the router's ``no_backend`` count, which exists at zero.
+With zero replicas vLLM exports nothing, so queue depth can never wake a model; a serverless model (it scales to
+zero) therefore also has a wake-up trigger on the router's ``no_backend`` count, which exists at zero. A model on the
+single pattern gets no ScaledObject at all (infra/serving/patterns.py).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def triggers(model: ModelSpec, spec: AutoscalingSpec) -> list[Trigger]:
         Trigger("queue-depth", queue_depth_query(model), str(spec.queue_depth_target)),
         Trigger("kv-cache", kv_cache_query(model), f"{spec.kv_cache_target:g}"),
     ]
-    if model.min_replicas == 0:
+    if model.scales_to_zero:
         found.append(Trigger("wake-from-zero", wake_query(model), "1"))
     return found
 

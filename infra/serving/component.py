@@ -20,7 +20,7 @@ from infra.k8s.labels import standard_labels
 from infra.k8s.objects import secret, service_account
 from infra.k8s.resources import declare
 from infra.naming import MODEL_LOADER_SERVICE_ACCOUNT, Naming
-from infra.serving import autoscaling, engine, model_cache, network, router
+from infra.serving import autoscaling, engine, model_cache, network, patterns, router
 from infra.serving.engine import ApiKeyRef
 from infra.serving.network import PrometheusRef
 from infra.serving.spec import ModelRole, ModelSpec, ServingSpec
@@ -90,6 +90,16 @@ class Serving(pulumi.ComponentResource):
         engine_image = spec.vllm_image if spec.uses_gpus else spec.app_image
         for model in spec.models:
             self._engine(model, engine_image, [key_secret, *loaders.get(model.role, [])], keda)
+        if patterns.needs_image_prepull(spec.models, uses_gpus=spec.uses_gpus):
+            self._apply(
+                patterns.image_prepull_daemonset(
+                    spec.vllm_image,
+                    namespace=self.namespace,
+                    stack=self._stack,
+                    gpu=args.cluster.gpu,
+                    service_account=engine.ENGINE_SERVICE_ACCOUNT,
+                )
+            )
         self._router()
         for policy in (
             network.engine_ingress(self.namespace, args.prometheus, self._labels),
@@ -216,6 +226,8 @@ class Serving(pulumi.ComponentResource):
         )
         self._apply(engine.engine_service(spec.engine, model, namespace=namespace, stack=self._stack))
         self._apply(engine.engine_disruption_budget(spec.engine, model, namespace=namespace, stack=self._stack))
+        if not model.autoscaled:
+            return
         self._apply(
             autoscaling.scaled_object(
                 spec.engine,

@@ -13,6 +13,7 @@ from typing import Any
 
 from infra.cluster import GpuScheduling
 from infra.k8s.labels import selector_labels, standard_labels
+from infra.k8s.quantities import add_gib
 from infra.k8s.security import restricted_container_security_context, restricted_pod_security_context
 from infra.serving.engine_args import engine_args
 from infra.serving.model_cache import CACHE_CLAIM, CACHE_MOUNT, wait_for_cache_container
@@ -134,7 +135,8 @@ def engine_deployment(
     spread_across_zones: bool,
     surge_fits: bool = True,
 ) -> dict[str, Any]:
-    """The engine Deployment. No ``replicas``: KEDA owns the count (Pulumi would fight it on every update)."""
+    """The engine Deployment. No ``replicas`` when KEDA owns the count (Pulumi would fight it on every update); the
+    single pattern has no autoscaler and says ``replicas: 1`` itself."""
     name = engine_name(kind, model)
     labels = engine_labels(kind, model, stack)
     budget = engine_budget(kind, model)
@@ -217,6 +219,7 @@ def engine_deployment(
             "annotations": {"pulumi.com/timeoutSeconds": str(NODE_PROVISIONING_SECONDS + budget.seconds)},
         },
         "spec": {
+            **({} if model.autoscaled else {"replicas": 1}),
             "selector": {"matchLabels": selector_labels(name)},
             "revisionHistoryLimit": 3,
             "progressDeadlineSeconds": NODE_PROVISIONING_SECONDS + budget.seconds,
@@ -258,19 +261,15 @@ def engine_url(kind: EngineKind, model: ModelSpec, namespace: str) -> str:
     return f"http://{engine_name(kind, model)}.{namespace}.svc.cluster.local:{ENGINE_PORT}/v1"
 
 
-_MEMORY_UNITS_MI = {"Mi": 1, "Gi": 1024, "Ti": 1024 * 1024}
-
-
 def replica_memory(model: ModelSpec) -> str:
     """The replica's memory with its KV-offloading buffer added: vLLM pins that host memory at start-up.
 
-    The config's ``memory`` is validated as a Kubernetes quantity; the sum is written in Mi (other units are kept
-    as configured when there is no offloading).
+    The config's ``memory`` is validated as a Kubernetes quantity (in Mi, Gi or Ti when offloading is on); the sum is
+    written in Mi. Without offloading the configured quantity is kept as written.
     """
     if model.kv_offload_gib <= 0:
         return model.memory
-    unit = model.memory[-2:]
-    if unit not in _MEMORY_UNITS_MI:
-        raise ValueError(f"{model.role}: memory {model.memory!r} must be in Mi, Gi or Ti when kvOffloadGib is set")
-    base_mi = float(model.memory[:-2]) * _MEMORY_UNITS_MI[unit]
-    return f"{round(base_mi + model.kv_offload_gib * 1024)}Mi"
+    try:
+        return add_gib(model.memory, model.kv_offload_gib)
+    except ValueError as error:
+        raise ValueError(f"{model.role}: {error} (kvOffloadGib)") from None

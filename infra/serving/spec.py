@@ -12,6 +12,9 @@ from typing import Literal
 EngineKind = Literal["vllm", "simulator"]
 ModelRole = Literal["chat", "classifier"]
 MODEL_ROLES: tuple[ModelRole, ...] = ("chat", "classifier")
+#: How a model is deployed (infra/serving/patterns.py says what each renders and costs).
+DeploymentPattern = Literal["single", "horizontal", "serverless"]
+DEPLOYMENT_PATTERNS: tuple[DeploymentPattern, ...] = ("single", "horizontal", "serverless")
 
 #: Port vLLM (and the simulator) listen on, as ``vllm serve`` does by default.
 ENGINE_PORT = 8000
@@ -46,6 +49,17 @@ class ModelSpec:
     extra_args: tuple[str, ...] = ()
     #: host memory (GiB) for vLLM's native KV-cache offloading; 0 keeps the KV cache on the GPU only
     kv_offload_gib: float = 0.0
+    #: single: one replica, no autoscaler; horizontal: KEDA between the replica bounds; serverless: KEDA from zero
+    pattern: DeploymentPattern = "horizontal"
+
+    @property
+    def autoscaled(self) -> bool:
+        """Whether KEDA owns the replica count (every pattern but ``single``)."""
+        return self.pattern != "single"
+
+    @property
+    def scales_to_zero(self) -> bool:
+        return self.pattern == "serverless"
 
     @property
     def pipeline_parallel_size(self) -> int:

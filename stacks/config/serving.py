@@ -17,9 +17,11 @@ from pydantic.fields import FieldInfo
 from infra.capacity.architectures import known_model
 from infra.capacity.gpus import gpu_profile
 from infra.capacity.planner import EngineLimits, plan_memory
+from infra.k8s.quantities import MEMORY_UNITS_MI, QUANTITY, memory_mi
 from infra.serving.spec import (
     MODEL_ROLES,
     AutoscalingSpec,
+    DeploymentPattern,
     EngineKind,
     ModelRole,
     ModelSpec,
@@ -45,12 +47,17 @@ GPU_MEMORY_GB: dict[GpuType, int] = {
 #: Weights may take at most this share of the engine's GPU memory budget; the rest is KV cache.
 MAX_WEIGHTS_SHARE = 0.8
 PROD_MIN_GPU_MEMORY_UTILIZATION = 0.85
+#: Why prod runs every model horizontally.
+PROD_PATTERN_PROBLEMS = {
+    "single": "prod allows only horizontal: one replica serves nobody through a node or zone loss or an upgrade",
+    "serverless": "prod allows only horizontal: it never scales to zero (the first request after idle would wait "
+    "minutes for a cold start); minReplicas 2 keeps a replica through a node or zone loss",
+}
 
 HF_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
 #: Served names become part of Kubernetes names (``vllm-<name>``), so they are short DNS-safe strings.
 SERVED_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,36}[a-z0-9])?$")
-QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$")
 #: Engine flags the component sets itself or that break the security model; extra args may not repeat them.
 FORBIDDEN_ENGINE_FLAGS = ("--trust-remote-code",)
 MANAGED_ENGINE_FLAGS = (
@@ -85,6 +92,13 @@ def _role_keys(role: ModelRole, defaults: dict[str, Any]) -> dict[str, Any]:
 
     return dict(
         [
+            field(
+                "deploymentPattern",
+                DeploymentPattern,
+                "single (one replica, no autoscaler: dev), horizontal (KEDA between minReplicas >= 1 and "
+                "maxReplicas) or serverless (KEDA from zero, woken by the router; image pre-pulled on GPU nodes: "
+                "dev). See README, Deployment patterns.",
+            ),
             field("modelId", str, "Hugging Face repository id (organisation/name)."),
             field(
                 "modelRevision",
@@ -132,6 +146,7 @@ def _role_keys(role: ModelRole, defaults: dict[str, Any]) -> dict[str, Any]:
 
 
 CHAT_DEFAULTS: dict[str, Any] = {
+    "deploymentPattern": "horizontal",
     "modelId": "Qwen/Qwen2.5-7B-Instruct-AWQ",
     "modelRevision": "b25037543e9394b818fdfca67ab2a00ecc7dd641",
     "servedModelName": "qwen2.5-7b-instruct",
@@ -301,6 +316,7 @@ class ServingConfig(_RoleKeys):
             memory=self._get(role, "memory"),
             extra_args=tuple(self._get(role, "extra_engine_args")),
             kv_offload_gib=self._get(role, "kv_offload_gib"),
+            pattern=self._get(role, "deployment_pattern"),
         )
 
     @property
@@ -386,13 +402,12 @@ class ServingConfig(_RoleKeys):
                         f"prod allows only {PROD_MIN_GPU_MEMORY_UTILIZATION} to 0.98 (less wastes the GPU's KV cache)",
                     )
                 )
-            if model.min_replicas < 1:
+            if model.pattern != "horizontal":
                 found.append(
                     ConfigIssue(
-                        f"{model.role}MinReplicas",
-                        model.min_replicas,
-                        "prod never scales to zero (the first request after idle would wait minutes); "
-                        "2 keeps a replica through a node or zone loss",
+                        f"{model.role}DeploymentPattern",
+                        model.pattern,
+                        PROD_PATTERN_PROBLEMS[model.pattern],
                     )
                 )
         return found
@@ -430,18 +445,63 @@ def _model_issues(
             model.max_num_batched_tokens,
             f"must be >= {role}MaxNumSeqs ({model.max_num_seqs}); vLLM refuses a smaller step budget",
         )
+    found.extend(_pattern_issues(model))
     if model.max_replicas < model.min_replicas:
         issue("MaxReplicas", model.max_replicas, f"must be >= {role}MinReplicas ({model.min_replicas})")
     for quantity_name, quantity in (("Cpu", model.cpu), ("Memory", model.memory)):
         if not QUANTITY.match(quantity):
             issue(quantity_name, quantity, "must be a Kubernetes quantity such as 3, 3500m or 12Gi")
-    if model.kv_offload_gib > 0 and QUANTITY.match(model.memory) and model.memory[-2:] not in ("Mi", "Gi", "Ti"):
-        issue("Memory", model.memory, f"must be in Mi, Gi or Ti when {role}KvOffloadGib is set (the buffer is added)")
+    if model.kv_offload_gib > 0 and QUANTITY.match(model.memory) and memory_mi(model.memory) is None:
+        *first, last = MEMORY_UNITS_MI
+        issue(
+            "Memory",
+            model.memory,
+            f"must be in {', '.join(first)} or {last} when {role}KvOffloadGib is set (the buffer is added)",
+        )
     found.extend(_extra_arg_issues(model))
     if engine == "vllm":
         found.extend(_gpu_issues(model, cluster))
         found.extend(_kv_cache_issues(model, cluster, context_tokens))
     return found
+
+
+def _pattern_issues(model: ModelSpec) -> list[ConfigIssue]:
+    """Replica bounds that contradict the model's deployment pattern.
+
+    The bounds stay explicit keys (Pulumi passes every declared default, so "unset" cannot be told from "set to the
+    default"): the pattern names the intent and the bounds must agree with it.
+    """
+    role, pattern = model.role, model.pattern
+    if pattern == "single":
+        return [
+            ConfigIssue(
+                f"{role}{name}",
+                value,
+                f"the single pattern runs exactly one replica: set 1, or set {role}DeploymentPattern to "
+                "horizontal (or serverless) to scale",
+            )
+            for name, value in (("MinReplicas", model.min_replicas), ("MaxReplicas", model.max_replicas))
+            if value != 1
+        ]
+    if pattern == "horizontal" and model.min_replicas < 1:
+        return [
+            ConfigIssue(
+                f"{role}MinReplicas",
+                model.min_replicas,
+                f"the horizontal pattern keeps at least one replica: set 1 or more, or set {role}DeploymentPattern "
+                "to serverless to scale to zero when idle",
+            )
+        ]
+    if pattern == "serverless" and model.min_replicas != 0:
+        return [
+            ConfigIssue(
+                f"{role}MinReplicas",
+                model.min_replicas,
+                f"the serverless pattern scales to zero when idle: set 0, or set {role}DeploymentPattern to "
+                "horizontal to keep replicas",
+            )
+        ]
+    return []
 
 
 def _extra_arg_issues(model: ModelSpec) -> list[ConfigIssue]:

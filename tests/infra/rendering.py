@@ -66,7 +66,14 @@ COMMITTED = tuple(RenderSpec(stack, cloud) for stack, cloud in COMBINATIONS)
 VARIANTS = (
     # also: a VPN range admitted to the private API endpoint
     RenderSpec("prod", "gcp", "secrets", values={"apiPrivateCidrs": '["10.200.0.0/16"]'}, secrets=SECRET_KEYS),
-    RenderSpec("dev", "aws", "simulator", values={"engine": "simulator"}, secrets=SECRET_KEYS),
+    # also: the chat model on the single pattern (one replica, no autoscaler) beside the serverless classifier
+    RenderSpec(
+        "dev",
+        "aws",
+        "simulator",
+        values={"engine": "simulator", "chatDeploymentPattern": "single", "chatMinReplicas": "1"},
+        secrets=SECRET_KEYS,
+    ),
 )
 
 

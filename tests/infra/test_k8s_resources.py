@@ -89,9 +89,9 @@ def test_what_would_be_lost_or_mistyped_is_refused() -> None:
     extra = {"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "x"}, "data": {"a": "b"}}
     with pytest.raises(ValueError, match="only metadata and spec"):
         declaration(extra)
-    daemon_set = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "x", "namespace": "y"}}
+    replica_set = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "x", "namespace": "y"}}
     with pytest.raises(ValueError, match="add its typed class to KINDS"):
-        declaration(daemon_set)
+        declaration(replica_set)
     core = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "x", "namespace": "y"}}
     with pytest.raises(ValueError, match="built-in kind"):
         declaration(core)

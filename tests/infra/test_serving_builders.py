@@ -36,6 +36,7 @@ CHAT = ModelSpec(
     weights_gb=5.6,
     cpu="3",
     memory="12Gi",
+    pattern="serverless",
 )
 AUTOSCALING = AutoscalingSpec(
     queue_depth_target=4,
@@ -121,7 +122,7 @@ def check_query_against_catalog(query: str) -> None:
 def test_scale_to_zero_models_also_wake_on_the_routers_no_backend_count() -> None:
     names = [trigger.name for trigger in autoscaling.triggers(CHAT, AUTOSCALING)]
     assert names == ["queue-depth", "kv-cache", "wake-from-zero"]
-    always_up = autoscaling.triggers(replace(CHAT, min_replicas=2), AUTOSCALING)
+    always_up = autoscaling.triggers(replace(CHAT, min_replicas=2, pattern="horizontal"), AUTOSCALING)
     assert [trigger.name for trigger in always_up] == ["queue-depth", "kv-cache"]
 
 

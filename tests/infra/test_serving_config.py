@@ -150,6 +150,7 @@ def test_prod_refuses_low_gpu_memory_utilization_scale_to_zero_and_the_simulator
             **AWS_PROD,
             "engine": "simulator",
             "chatGpuMemoryUtilization": "0.8",
+            "classifierDeploymentPattern": "serverless",
             "classifierMinReplicas": "0",
             "routerMinReplicas": "1",
         },
@@ -159,14 +160,89 @@ def test_prod_refuses_low_gpu_memory_utilization_scale_to_zero_and_the_simulator
         "helpline:engine = 'simulator': prod allows only vllm",
         "helpline:routerMinReplicas = 1: prod needs at least 2",
         "helpline:chatGpuMemoryUtilization = 0.8: prod allows only 0.85 to 0.98 (less wastes the GPU's KV cache)",
-        "helpline:classifierMinReplicas = 0: prod never scales to zero (the first request after idle would wait "
-        "minutes); 2 keeps a replica through a node or zone loss",
+        "helpline:classifierDeploymentPattern = 'serverless': prod allows only horizontal: it never scales to zero "
+        "(the first request after idle would wait minutes for a cold start); minReplicas 2 keeps a replica through a "
+        "node or zone loss",
     ]
 
 
 def test_dev_accepts_low_gpu_memory_utilization_and_scale_to_zero() -> None:
-    config = parse_stack_config("dev", {**AWS_DEV, "chatGpuMemoryUtilization": "0.7", "chatMinReplicas": "0"})
-    assert config.serving.model("chat").min_replicas == 0
+    config = parse_stack_config(
+        "dev",
+        {**AWS_DEV, "chatGpuMemoryUtilization": "0.7", "chatDeploymentPattern": "serverless", "chatMinReplicas": "0"},
+    )
+    chat = config.serving.model("chat")
+    assert (chat.min_replicas, chat.pattern, chat.scales_to_zero, chat.autoscaled) == (0, "serverless", True, True)
+
+
+def test_the_default_pattern_is_horizontal_and_single_needs_no_other_key() -> None:
+    config = parse_stack_config("dev", {**AWS_DEV, "classifierDeploymentPattern": "single"})
+    chat, classifier = config.serving.models
+    assert (chat.pattern, chat.autoscaled) == ("horizontal", True)
+    assert (classifier.pattern, classifier.autoscaled, classifier.min_replicas, classifier.max_replicas) == (
+        "single",
+        False,
+        1,
+        1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            {"chatDeploymentPattern": "single", "chatMaxReplicas": "3"},
+            [
+                "helpline:chatMaxReplicas = 3: the single pattern runs exactly one replica: set 1, or set "
+                "chatDeploymentPattern to horizontal (or serverless) to scale"
+            ],
+        ),
+        (
+            {"chatDeploymentPattern": "single", "chatMinReplicas": "0"},
+            [
+                "helpline:chatMinReplicas = 0: the single pattern runs exactly one replica: set 1, or set "
+                "chatDeploymentPattern to horizontal (or serverless) to scale"
+            ],
+        ),
+        (
+            {"classifierMinReplicas": "0"},
+            [
+                "helpline:classifierMinReplicas = 0: the horizontal pattern keeps at least one replica: set 1 or "
+                "more, or set classifierDeploymentPattern to serverless to scale to zero when idle"
+            ],
+        ),
+        (
+            {"chatDeploymentPattern": "serverless"},
+            [
+                "helpline:chatMinReplicas = 1: the serverless pattern scales to zero when idle: set 0, or set "
+                "chatDeploymentPattern to horizontal to keep replicas"
+            ],
+        ),
+    ],
+)
+def test_replica_bounds_that_contradict_the_pattern_are_refused(values: dict[str, str], expected: list[str]) -> None:
+    assert issues_of({**AWS_DEV, **values})[: len(expected)] == expected  # then the capacity rules, if any
+
+
+def test_an_unknown_pattern_names_the_allowed_ones() -> None:
+    (found,) = issues_of({**AWS_DEV, "chatDeploymentPattern": "lambda"})
+    assert found.startswith("helpline:chatDeploymentPattern = 'lambda'")
+    assert "'single', 'horizontal' or 'serverless'" in found
+
+
+def test_prod_refuses_the_single_pattern() -> None:
+    assert issues_of(
+        {
+            **AWS_PROD,
+            "classifierDeploymentPattern": "single",
+            "classifierMinReplicas": "1",
+            "classifierMaxReplicas": "1",
+        },
+        stack="prod",
+    ) == [
+        "helpline:classifierDeploymentPattern = 'single': prod allows only horizontal: one replica serves nobody "
+        "through a node or zone loss or an upgrade"
+    ]
 
 
 def test_images_must_be_pinned_by_digest() -> None:

@@ -19,6 +19,7 @@ from tests.infra.rendering import Render
 from tests.infra.test_serving_builders import check_query_against_catalog, flag_value
 
 CHAT_MODEL = "qwen2.5-7b-instruct"
+GPU_RESOURCE = "nvidia.com/gpu"
 
 
 @pytest.fixture
@@ -107,7 +108,6 @@ def test_lifecycle_lets_streams_finish(rendered: Render) -> None:
         assert pod["terminationGracePeriodSeconds"] >= 60
     for deployment in engines(rendered):
         assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 130
-        assert "replicas" not in deployment["spec"], "KEDA owns the replica count"
 
 
 def test_gpu_scheduling_or_system_nodes_for_the_simulator(rendered: Render) -> None:
@@ -240,9 +240,50 @@ def test_model_cache_and_loader_only_for_vllm(rendered: Render) -> None:
         assert pod["initContainers"][0]["name"] == "wait-for-model"
 
 
+def pattern(render: Render, deployment: dict[str, Any]) -> str | None:
+    """The deployment pattern the render's config gives the engine's model."""
+    role = deployment["metadata"]["labels"]["helpline.io/model-role"]
+    return render.setting(f"{role}DeploymentPattern")
+
+
+def test_each_pattern_renders_its_replica_owner(rendered: Render) -> None:
+    """single: replicas 1 and no ScaledObject; horizontal and serverless: no replicas field (KEDA owns the count)."""
+    scaled = {s["metadata"]["name"] for s in serving(rendered, "ScaledObject")}
+    for deployment in engines(rendered):
+        name = deployment["metadata"]["name"]
+        if pattern(rendered, deployment) == "single":
+            assert deployment["spec"]["replicas"] == 1
+            assert name not in scaled
+        else:
+            assert "replicas" not in deployment["spec"]
+            assert name in scaled
+
+
+def test_the_variants_render_every_pattern(all_renders: dict[str, Render]) -> None:
+    seen = {pattern(render, d) for render in all_renders.values() for d in engines(render)}
+    assert seen == {"single", "horizontal", "serverless"}
+
+
+def test_serverless_vllm_models_get_their_image_pre_pulled_on_gpu_nodes(rendered: Render) -> None:
+    daemon_sets = {d["metadata"]["name"]: d for d in serving(rendered, "DaemonSet")}
+    serverless = any(pattern(rendered, d) == "serverless" for d in engines(rendered))
+    if simulator(rendered) or not serverless:
+        assert "vllm-image-prepull" not in daemon_sets
+        return
+    pod = daemon_sets["vllm-image-prepull"]["spec"]["template"]["spec"]
+    engine = next(d for d in engines(rendered) if pattern(rendered, d) == "serverless")
+    engine_pod = engine["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == engine_pod["containers"][0]["image"]
+    assert pod["nodeSelector"] == engine_pod["nodeSelector"]
+    assert pod["tolerations"] == engine_pod["tolerations"]
+    resources = pod["containers"][0]["resources"]
+    assert not any(GPU_RESOURCE in part for part in resources.values())  # it never takes a GPU from an engine
+    assert pod["automountServiceAccountToken"] is False
+
+
 def test_scaled_objects_scale_on_vllm_queue_and_kv_cache(rendered: Render) -> None:
     scaled = {s["metadata"]["name"]: s["spec"] for s in serving(rendered, "ScaledObject")}
-    assert set(scaled) == {d["metadata"]["name"] for d in engines(rendered)}
+    assert set(scaled) == {d["metadata"]["name"] for d in engines(rendered) if pattern(rendered, d) != "single"}
     for name, spec in scaled.items():
         assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
         triggers = {t["name"]: t for t in spec["triggers"]}
