@@ -106,6 +106,16 @@ async def page(
     return (await session.scalars(query)).all()
 
 
+async def concerning(session: AsyncSession, tenant_id: UUID, target_ids: Sequence[str]) -> Sequence[AuditEvent]:
+    """Events of one tenant whose target is one of ``target_ids`` (an end user's conversations), oldest first."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.tenant_id == tenant_id, AuditEvent.target_id.in_(target_ids))
+        .order_by(AuditEvent.seq)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def verify(session: AsyncSession, tenant_id: UUID, *, batch: int = 1000) -> AuditChain:
     """Recompute the tenant's chain; the first event that does not match is reported, with the chain's anchor."""
     anchor: str | None = None

@@ -28,6 +28,7 @@ from app.contracts.api import (
     UserCreate,
     WidgetTokenRequest,
 )
+from app.contracts.data_rights import ConversationIds
 from app.contracts.internal import AuditEventCreate, KeyState, VerifiedKey, VerifyKeyRequest
 from app.core.db import DbSession
 
@@ -115,6 +116,15 @@ async def list_audit_events(
     )
     items = [audit.view(row) for row in rows[:limit]]
     return AuditEventPage(items=items, next_cursor=str(items[-1].seq) if len(rows) > limit else None)
+
+
+@router.post("/internal/v1/audit-events:concerning", tags=["internal"])
+async def audit_events_concerning(
+    body: ConversationIds, identity: AdminIdentity, session: DbSession
+) -> list[AuditEventView]:
+    """The entries about an end user's conversations, for their data export (the gateway found the ids)."""
+    targets = [str(conversation_id) for conversation_id in body.conversation_ids]
+    return [audit.view(row) for row in await audit.concerning(session, identity.tenant_id, targets)]
 
 
 @router.get("/v1/audit-events/verification", tags=["admin"])

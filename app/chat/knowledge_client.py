@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from app.contracts.knowledge import Retrieval, RetrieveRequest, UnansweredQuestion
 from app.core.internal_client import InternalClient
 
@@ -16,7 +18,6 @@ class KnowledgeClient:
     async def retrieve(self, body: RetrieveRequest) -> Retrieval:
         return await self._client.call("POST", "/internal/v1/knowledge/retrieve", Retrieval, json=body)
 
-    async def record_gap(self, question: str) -> None:
-        await self._client.request(
-            "POST", "/internal/v1/knowledge/gaps", json=UnansweredQuestion(question=question[:4000])
-        )
+    async def record_gap(self, question: str, conversation_id: UUID) -> None:
+        body = UnansweredQuestion(question=question[:4000], conversation_id=conversation_id)
+        await self._client.request("POST", "/internal/v1/knowledge/gaps", json=body)

@@ -11,12 +11,14 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Request
 from starlette.responses import Response, StreamingResponse
 
+from app.chat import data_rights
 from app.chat.completions import CompletionsProxy
 from app.chat.profiles import ProfileStore
 from app.chat.safety import TurnSafety
 from app.chat.turns import TurnEvent, TurnRequest, TurnService
-from app.contracts.access import AGENT_DESK
+from app.contracts.access import ADMIN, AGENT_DESK
 from app.contracts.api import AssistantProfile, ErrorEvent, MessageCreate, Problem, Scope, TurnResult
+from app.contracts.data_rights import ChatErasure, ChatExport, ConversationIds
 from app.contracts.internal import TURN_MODEL_HEADER, TURN_REPLAYED_HEADER, IdentityClaims
 from app.contracts.safety import GuardrailEvent, SafetyPolicy
 from app.core.identity import require_access, require_scopes
@@ -166,3 +168,18 @@ async def put_safety_policy(body: SafetyPolicy, identity: Admin, safety: Safety)
 async def list_guardrail_events(conversation_id: UUID, identity: AgentDesk, safety: Safety) -> list[GuardrailEvent]:
     """The guardrail decisions on a conversation, oldest first: which rule fired and what was done."""
     return await safety.events.list(identity.tenant_id, conversation_id)
+
+
+# --- data rights: the gateway's /v1/data-subjects calls these with the admin's identity --------------------------
+DataAdmin = Annotated[IdentityClaims, Depends(require_access(ADMIN))]
+
+
+@router.post("/data-subjects:export", tags=["data rights"])
+async def export_subject(body: ConversationIds, identity: DataAdmin, safety: Safety, request: Request) -> ChatExport:
+    """What chat holds about these conversations (the gateway found them by the end user's ref)."""
+    return await data_rights.export(request.app.state.database, safety, identity.tenant_id, body.conversation_ids)
+
+
+@router.post("/data-subjects:erase", tags=["data rights"])
+async def erase_subject(body: ConversationIds, identity: DataAdmin, request: Request) -> ChatErasure:
+    return await data_rights.erase(request.app.state.database, identity.tenant_id, body.conversation_ids)

@@ -372,12 +372,13 @@ class TurnService:
             return
         METRICS.knowledge_answers_total.labels(outcome=grounded.grounding.value).inc()
         if grounded.grounding == Grounding.NO_ANSWER:
-            self._background.spawn(self._record_gap(turn.inbound.content), name="content gap")
+            gap = self._record_gap(turn.inbound.content, turn.request.conversation_id)
+            self._background.spawn(gap, name="content gap")
 
-    async def _record_gap(self, question: str) -> None:
+    async def _record_gap(self, question: str, conversation_id: UUID) -> None:
         assert self._knowledge is not None
         try:
-            await self._knowledge.record_gap(question)
+            await self._knowledge.record_gap(question, conversation_id)
         except ProblemError as exc:  # a lost gap record is not worth failing anything for
             log.warning("content_gap_not_recorded", error=type(exc).__name__)
 

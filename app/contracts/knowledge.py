@@ -168,3 +168,6 @@ class ContentGap(Model):
 
 class UnansweredQuestion(Model):
     question: Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    conversation_id: UUID | None = Field(
+        default=None, description="Where it was asked: an erasure of that end user removes the ask."
+    )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from uuid import UUID
 
 import httpx
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.js.api import StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from app.core.db import Database
 from app.events.outbox import OutboxRelay
@@ -82,3 +84,27 @@ class EventsRuntime:
             await self._http.aclose()
         if self._nats is not None:
             await self._nats.close()
+
+    async def forget(self, tenant_id: UUID, fragments: Sequence[str]) -> int:
+        """Delete the tenant's stream messages whose envelope contains any of ``fragments``; returns how many.
+
+        Reads the tenant's subjects message by message (one request each): an erasure is rare, and the stream
+        keeps ``max_age_days`` at most.
+        """
+        if self._nats is None or not fragments:
+            return 0
+        manager = self._nats.jsm()
+        subject = f"{self.config.subject_prefix}.{tenant_id}.>"
+        needles = [fragment.encode() for fragment in fragments]
+        deleted, seq = 0, 1
+        while True:
+            try:
+                message = await manager.get_msg(self.config.stream, seq=seq, subject=subject, next=True)
+            except NotFoundError:
+                return deleted
+            assert message.seq is not None
+            data = message.data or b""
+            if any(needle in data for needle in needles):
+                await manager.delete_msg(self.config.stream, message.seq)
+                deleted += 1
+            seq = message.seq + 1

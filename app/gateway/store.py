@@ -7,8 +7,9 @@ the key cache lookup (API keys only) and one pipeline for revocation + tokens us
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -63,6 +64,7 @@ class GatewayStore(Protocol):
     async def acquire_stream(self, key_id: UUID, lease: str, cap: int, ttl_seconds: int) -> bool: ...
     async def renew_stream(self, key_id: UUID, lease: str, ttl_seconds: int) -> None: ...
     async def release_stream(self, key_id: UUID, lease: str) -> None: ...
+    async def forget(self, names: Collection[str]) -> int: ...
     async def ping(self) -> None: ...
     async def aclose(self) -> None: ...
 
@@ -73,6 +75,11 @@ def _redis_errors_as_unavailable() -> Iterator[None]:
         yield
     except RedisError as exc:
         raise StoreUnavailableError("The gateway's store (Redis) cannot be reached.") from exc
+
+
+def _key_parts(key: bytes | str) -> set[str]:
+    text = key.decode() if isinstance(key, bytes) else key
+    return set(re.split(r"[:/]", text))
 
 
 def _now_ms() -> int:
@@ -139,6 +146,18 @@ class RedisStore:
         with _redis_errors_as_unavailable():
             await self.redis.zrem(self.layout.streams(key_id), lease)
 
+    async def forget(self, names: Collection[str]) -> int:
+        """Delete the gateway's keys with any of ``names`` (an end user's ref, their conversation ids) as one of
+        their ``:``-separated parts; returns how many. None are written per end user today (limits, quotas and
+        leases are per API key), so this is the guarantee that a future cache cannot keep one after an erasure."""
+        with _redis_errors_as_unavailable():
+            doomed = [
+                key
+                async for key in self.redis.scan_iter(match=f"{self.layout.prefix}*", count=1000)
+                if not _key_parts(key).isdisjoint(names)
+            ]
+            return int(await self.redis.delete(*doomed)) if doomed else 0
+
     async def ping(self) -> None:
         await self.redis.ping()
 
@@ -190,6 +209,9 @@ class MemoryStore:
 
     async def release_stream(self, key_id: UUID, lease: str) -> None:
         self.leases.get(key_id, {}).pop(lease, None)
+
+    async def forget(self, names: Collection[str]) -> int:
+        return 0  # keyed by API key only (see ``RedisStore.forget``)
 
     async def ping(self) -> None:
         return None

@@ -118,3 +118,18 @@ class ContentGap(Base):
     question: Mapped[str] = mapped_column(Text)
     asked: Mapped[int] = mapped_column(Integer, default=1)
     last_asked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ContentGapAsk(Base):
+    """One ask behind a content gap, with the conversation it came from: an end user's erasure removes their asks
+    and rewords (or removes) the gaps they were behind. Gaps recorded before asks were kept have none."""
+
+    __tablename__ = "content_gap_asks"
+    __table_args__ = (Index(None, "tenant_id", "conversation_id"), Index(None, "tenant_id", "normalized_question"))
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid7)
+    tenant_id: Mapped[UUID]
+    normalized_question: Mapped[str] = mapped_column(String(500))
+    conversation_id: Mapped[UUID]
+    question: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from app.contracts import problems
 from app.contracts.api import MAX_PAGE_SIZE
+from app.contracts.data_rights import ConversationIds, KnowledgeErasure, KnowledgeExport
 from app.contracts.knowledge import (
     Article,
     ArticleCreate,
@@ -31,8 +32,8 @@ from app.contracts.knowledge import (
 )
 from app.core.db import DbSession
 from app.core.errors import ProblemError
-from app.knowledge import curated, tenant_settings
-from app.knowledge.dependencies import Admin, Customer, KnowledgeDep
+from app.knowledge import curated, data_rights, tenant_settings
+from app.knowledge.dependencies import Admin, Customer, DataAdmin, KnowledgeDep
 from app.knowledge.importer import files_of_archive, import_files
 
 router = APIRouter(prefix="/internal/v1/knowledge")
@@ -174,5 +175,16 @@ async def retrieve(body: RetrieveRequest, identity: Customer, session: DbSession
 
 @router.post("/gaps", status_code=status.HTTP_204_NO_CONTENT, tags=["chat"])
 async def record_gap(body: UnansweredQuestion, identity: Customer, session: DbSession) -> Response:
-    await tenant_settings.record_gap(session, identity.tenant_id, body.question)
+    await tenant_settings.record_gap(session, identity.tenant_id, body.question, body.conversation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- data rights: the gateway's /v1/data-subjects calls these with the admin's identity ---------------------------
+@router.post("/data-subjects:export", tags=["data rights"])
+async def export_subject(body: ConversationIds, identity: DataAdmin, session: DbSession) -> KnowledgeExport:
+    return await data_rights.export(session, identity.tenant_id, body.conversation_ids)
+
+
+@router.post("/data-subjects:erase", tags=["data rights"])
+async def erase_subject(body: ConversationIds, identity: DataAdmin, session: DbSession) -> KnowledgeErasure:
+    return await data_rights.erase(session, identity.tenant_id, body.conversation_ids)

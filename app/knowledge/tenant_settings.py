@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.contracts.knowledge import ContentGap, KnowledgeSettings
 from app.core.db import utcnow
 from app.knowledge.models import ContentGap as GapRow
+from app.knowledge.models import ContentGapAsk as GapAsk
 from app.knowledge.models import TenantSettings
 from app.knowledge.terms import normalize_question
 
@@ -31,9 +32,17 @@ async def put_settings(session: AsyncSession, tenant_id: UUID, body: KnowledgeSe
     return body
 
 
-async def record_gap(session: AsyncSession, tenant_id: UUID, question: str) -> None:
+async def record_gap(
+    session: AsyncSession, tenant_id: UUID, question: str, conversation_id: UUID | None = None
+) -> None:
     """Count one more unanswered ask of this question (normalised, so rephrasings by case or punctuation merge)."""
     normalized = normalize_question(question) or question[:500]
+    if conversation_id is not None:
+        session.add(
+            GapAsk(
+                tenant_id=tenant_id, normalized_question=normalized, conversation_id=conversation_id, question=question
+            )
+        )
     row = await session.get(GapRow, (tenant_id, normalized))
     if row is None:
         session.add(GapRow(tenant_id=tenant_id, normalized_question=normalized, question=question, asked=1))

@@ -14,7 +14,7 @@ from app.core.app_factory import create_app
 from app.core.db import Database
 from app.events.runtime import EventsConfig, EventsRuntime
 from app.events.webhooks import RetryPolicy
-from app.sessions import routes, webhook_routes
+from app.sessions import data_rights_routes, routes, webhook_routes
 from app.sessions.housekeeping import Housekeeping
 from app.sessions.models import SCHEMA
 from app.sessions.service import SessionsService
@@ -75,7 +75,7 @@ def build_app(settings: SessionsSettings, *, housekeeping: bool = True) -> FastA
         settings,
         title="Helpline sessions",
         description="Conversations, messages, lifecycle, feedback and prompt history (internal).",
-        routers=[routes.router, webhook_routes.router],
+        routers=[routes.router, webhook_routes.router, data_rights_routes.router],
         readiness_checks={"database": database.ping},
         lifespan=lifespan,
     )
