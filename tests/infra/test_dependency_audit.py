@@ -68,13 +68,30 @@ def test_the_committed_acceptances_are_valid_and_current() -> None:
     assert expired(accepted, today=date.today()) == []
 
 
+def _scan_index(steps: list[dict]) -> int:
+    uses = [step.get("uses", "") for step in steps]
+    return next(i for i, ref in enumerate(uses) if ref.startswith("aquasecurity/trivy-action@"))
+
+
 def test_the_deploy_workflow_scans_the_image_before_pushing_it() -> None:
     steps = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())["jobs"]["image"]["steps"]
-    uses = [step.get("uses", "") for step in steps]
-    scan = next(i for i, ref in enumerate(uses) if ref.startswith("aquasecurity/trivy-action@"))
+    scan = _scan_index(steps)
     push = next(i for i, step in enumerate(steps) if step.get("with", {}).get("push") is True)
     assert scan < push
+    assert_blocking_scan(steps)
+
+
+def test_ci_scans_the_image_of_every_pull_request_the_same_way() -> None:
+    steps = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())["jobs"]["image-scan"]["steps"]
+    assert not any(step.get("with", {}).get("push") is True for step in steps)
+    assert_blocking_scan(steps)
+
+
+def assert_blocking_scan(steps: list[dict]) -> None:
+    """The image is built into the runner's Docker (not pushed) and Trivy fails on HIGH/CRITICAL with a fix."""
+    scan = _scan_index(steps)
     assert steps[scan - 1]["with"]["push"] is False
+    assert steps[scan - 1]["with"]["load"] is True
     assert steps[scan]["with"] | {"trivyignores": None} == {
         "image-ref": "helpline:scan",
         "scan-type": "image",
