@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.contracts.api import Role, Tier
@@ -56,6 +56,20 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class WidgetSettings(Base):
+    """A tenant's embeddable widget: the sites allowed to frame it and how it looks (``app.auth.widget``)."""
+
+    __tablename__ = "widget_settings"
+
+    tenant_id: Mapped[UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON)
+    brand_name: Mapped[str | None] = mapped_column(String(80))
+    accent_colour: Mapped[str] = mapped_column(String(7))
+    avatar: Mapped[str | None] = mapped_column(Text)
+    greeting: Mapped[str] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class AuditEvent(Base):

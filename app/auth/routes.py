@@ -12,7 +12,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from app.auth import audit
+from app.auth import audit, widget
 from app.auth.dependencies import AdminIdentity, GatewayCaller, Service, WidgetIssuerIdentity
 from app.contracts.api import (
     MAX_PAGE_SIZE,
@@ -30,6 +30,7 @@ from app.contracts.api import (
 )
 from app.contracts.data_rights import ConversationIds
 from app.contracts.internal import AuditEventCreate, KeyState, VerifiedKey, VerifyKeyRequest
+from app.contracts.widget import WidgetConfig, WidgetSession, WidgetSessionRequest, WidgetSettings
 from app.core.db import DbSession
 
 router = APIRouter()
@@ -46,6 +47,29 @@ async def issue_widget_token(
     body: WidgetTokenRequest, identity: WidgetIssuerIdentity, session: DbSession, auth: Service
 ) -> AccessToken:
     return await auth.issue_widget_token(session, identity, body)
+
+
+@router.get("/v1/widget-settings", tags=["admin"])
+async def get_widget_settings(identity: AdminIdentity, session: DbSession) -> WidgetSettings:
+    return await widget.get_settings(session, identity.tenant_id)
+
+
+@router.put("/v1/widget-settings", tags=["admin"])
+async def put_widget_settings(body: WidgetSettings, identity: AdminIdentity, session: DbSession) -> WidgetSettings:
+    return await widget.put_settings(session, identity.tenant_id, body)
+
+
+@router.get("/internal/v1/widget-config/{key_id}", tags=["internal"])
+async def widget_config(key_id: UUID, _caller: GatewayCaller, session: DbSession) -> WidgetConfig:
+    """What an embedded frame needs (public data; the gateway also builds the frame's frame-ancestors from it)."""
+    return await widget.public_config(session, key_id)
+
+
+@router.post("/internal/v1/widget-sessions", tags=["internal"])
+async def widget_session(
+    body: WidgetSessionRequest, _caller: GatewayCaller, session: DbSession, auth: Service
+) -> WidgetSession:
+    return await widget.start_session(session, auth.signer, body)
 
 
 @router.get("/.well-known/jwks.json", tags=["auth"])

@@ -26,6 +26,7 @@ class EventType(StrEnum):
     CONVERSATION_RESOLVED = "conversation.resolved"
     CONVERSATION_CLOSED = "conversation.closed"
     FEEDBACK_SUBMITTED = "feedback.submitted"
+    CSAT_SUBMITTED = "csat.submitted"  # the customer rated a resolved or closed conversation (1-5)
 
 
 def envelope(

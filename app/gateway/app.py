@@ -34,6 +34,7 @@ from app.gateway.routes import (
     problems,
     webchat,
     webhooks,
+    widget,
 )
 from app.gateway.settings import GatewaySettings
 from app.gateway.store import GatewayStore, MemoryStore, RedisStore
@@ -138,6 +139,7 @@ def build_app(settings: GatewaySettings, components: Gateway | None = None) -> F
             completions.router,
             problems.router,
             webchat.router,
+            widget.router,
             docs.router,
         ],
         readiness_checks=checks,

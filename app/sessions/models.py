@@ -93,6 +93,19 @@ class Feedback(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class Csat(Base):
+    """A customer's 1-5 rating of a finished conversation; rating again replaces it."""
+
+    __tablename__ = "csat"
+
+    conversation_id: Mapped[UUID] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[UUID]
+    score: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class IdempotencyKey(Base):
     """A customer turn posted with an ``Idempotency-Key``: a retry returns these messages instead of a new turn."""
 

@@ -24,6 +24,7 @@ from app.contracts.api import (
     MessagePage,
 )
 from app.contracts.internal import CreateConversation, Escalate, FinishAnswer, TurnStart, TurnStarted
+from app.contracts.widget import Csat, CsatCreate
 from app.core.db import DbSession
 from app.sessions.dependencies import Agent, Reader, Service, Writer
 
@@ -35,6 +36,27 @@ DEFAULT_PAGE_SIZE = 50
 
 
 # --- customer routes --------------------------------------------------------------------------------------------
+@router.post(
+    "/conversations/{conversation_id}/csat",
+    status_code=status.HTTP_201_CREATED,
+    tags=["conversations"],
+    responses={200: {"model": Csat, "description": "Replaced an earlier rating of this conversation."}},
+)
+async def give_csat(
+    *,
+    conversation_id: UUID,
+    body: CsatCreate,
+    identity: Writer,
+    session: DbSession,
+    sessions: Service,
+    response: Response,
+) -> Csat:
+    csat, created = await sessions.give_csat(session, identity, conversation_id, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return csat
+
+
 @router.post("/conversations", status_code=status.HTTP_201_CREATED, tags=["conversations"])
 async def create_conversation(
     body: CreateConversation, identity: Writer, session: DbSession, sessions: Service

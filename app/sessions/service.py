@@ -26,6 +26,8 @@ from app.contracts.internal import (
     TurnStart,
     TurnStarted,
 )
+from app.contracts.widget import Csat as CsatView
+from app.contracts.widget import CsatCreate
 from app.core.db import utcnow
 from app.core.errors import NotFoundError
 from app.core.identity import MissingScopeError
@@ -36,7 +38,7 @@ from app.events import outbox
 from app.events.catalog import EventType
 from app.sessions import lifecycle, repository
 from app.sessions.errors import FeedbackNotAllowedError, IdempotencyKeyReusedError, IdempotentRequestInProgressError
-from app.sessions.models import Conversation, Feedback, IdempotencyKey, Message
+from app.sessions.models import Conversation, Csat, Feedback, IdempotencyKey, Message
 from app.sessions.pagination import decode_id_cursor, decode_time_cursor, encode_id_cursor, encode_time_cursor
 from app.sessions.repository import Scope
 from app.sessions.views import conversation_view, feedback_view, history_view, message_view
@@ -360,6 +362,27 @@ class SessionsService:
         METRICS.feedback_total.labels(rating=body.rating.value).inc()
         view = feedback_view(feedback)
         self._event(session, conversation, EventType.FEEDBACK_SUBMITTED, {"feedback": _dump(view)})
+        return view, created
+
+    async def give_csat(
+        self, session: AsyncSession, identity: IdentityClaims, conversation_id: UUID, body: CsatCreate
+    ) -> tuple[CsatView, bool]:
+        """Rate a resolved or closed conversation (1-5); rating again replaces it. Returns (csat, created)."""
+        conversation = await self._conversation(session, customer_scope(identity), conversation_id)
+        if conversation.status not in (ConversationStatus.RESOLVED, ConversationStatus.CLOSED):
+            raise FeedbackNotAllowedError("A conversation can be rated once it is resolved or closed.")
+        now = utcnow()
+        row = await session.get(Csat, conversation.id)
+        created = row is None
+        if row is None:
+            row = Csat(conversation_id=conversation.id, tenant_id=conversation.tenant_id, created_at=now)
+            session.add(row)
+        row.score = body.score
+        row.comment = body.comment
+        row.updated_at = now
+        await session.flush()
+        view = CsatView(conversation_id=row.conversation_id, score=row.score, comment=row.comment, created_at=now)
+        self._event(session, conversation, EventType.CSAT_SUBMITTED, {"csat": _dump(view)})
         return view, created
 
     # --- agent desk ---------------------------------------------------------------------------------------------

@@ -127,6 +127,31 @@ async def test_feedback_on_answers_only_and_replaced_on_resubmit(callers: Caller
     assert (await customer.post(path, {"rating": "meh"})).status_code == 422
 
 
+async def test_a_finished_conversation_is_rated_once_and_rerating_replaces_it(callers: Callers, tenant: UUID) -> None:
+    customer = callers.api_key(tenant)
+    conversation = await customer.conversation()
+    path = f"/conversations/{conversation['id']}/csat"
+    early = await customer.post(path, {"score": 5})
+    assert early.status_code == 409  # only once it is resolved or closed
+    assert early.json()["type"] == "/problems/feedback-not-allowed"
+    await customer.post(f"/conversations/{conversation['id']}/close")
+    first = await customer.post(path, {"score": 4, "comment": "Fast and friendly."})
+    assert first.status_code == 201, first.text
+    assert first.json() == {
+        **first.json(),
+        "score": 4,
+        "comment": "Fast and friendly.",
+        "conversation_id": conversation["id"],
+    }
+    second = await customer.post(path, {"score": 2})
+    assert second.status_code == 200
+    assert second.json()["score"] == 2
+    assert second.json()["comment"] is None
+    for bad in ({"score": 0}, {"score": 6}, {"score": "five"}):
+        assert (await customer.post(path, bad)).status_code == 422
+    assert (await customer.post(f"/conversations/{uuid4()}/csat", {"score": 3})).status_code == 404
+
+
 async def test_identity_is_required_and_scopes_are_checked(callers: Callers, tenant: UUID) -> None:
     anonymous = await callers.http.post("/internal/v1/conversations", json={})
     assert anonymous.status_code == 401

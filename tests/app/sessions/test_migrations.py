@@ -46,4 +46,4 @@ async def test_migrations_run_on_sqlite(tmp_path: Path) -> None:
             tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     finally:
         await engine.dispose()
-    assert {"conversations", "messages", "feedback", "idempotency_keys", "alembic_version"} <= tables
+    assert {"conversations", "messages", "feedback", "csat", "idempotency_keys", "alembic_version"} <= tables
