@@ -16,6 +16,8 @@ const STATE_TEXT = {
   closed: "This conversation is closed.",
 };
 const WHO = { customer: "You", assistant: "Assistant", agent: "Support agent", system: "Notice" };
+const AVATAR = { customer: "", assistant: "A", agent: "S", system: "" }; // an initial; the widget shows the tenant's picture
+const CLOCK = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
 
 const el = {
   log: document.getElementById("log"),
@@ -63,7 +65,9 @@ function tokenExpired(token) {
 
 // --- the API -----------------------------------------------------------------------------------------------
 async function request(method, path, { body, accept = "application/json", idempotencyKey } = {}) {
-  const headers = { Authorization: `Bearer ${chat.token}`, Accept: accept };
+  // The embedding widget renews its visitor token in sessionStorage: always send the newest one.
+  const token = sessionStorage.getItem(TOKEN_KEY) || chat.token;
+  const headers = { Authorization: `Bearer ${token}`, Accept: accept };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   let response;
@@ -144,16 +148,34 @@ function report(error) {
   updateControls();
 }
 
-function messageItem(role, text) {
+function stamp(item, at) {
+  const time = item.querySelector("time");
+  const moment = at ? new Date(at) : new Date();
+  time.dateTime = moment.toISOString();
+  time.textContent = CLOCK.format(moment);
+}
+
+function messageItem(role, text, at) {
   const item = document.createElement("li");
   item.className = `message message--${role}`;
   const who = document.createElement("p");
   who.className = "message__who";
-  who.textContent = WHO[role] || role;
+  if (AVATAR[role]) {
+    const avatar = document.createElement("span");
+    avatar.className = "message__avatar";
+    avatar.setAttribute("aria-hidden", "true");
+    avatar.textContent = AVATAR[role];
+    who.append(avatar);
+  }
+  who.append(WHO[role] || role, " ");
+  const time = document.createElement("time");
+  time.className = "message__time";
+  who.append(time);
   const body = document.createElement("p");
   body.className = "message__text";
   body.textContent = text;
   item.append(who, body);
+  stamp(item, at);
   el.log.append(item);
   item.scrollIntoView({ block: "end" });
   return item;
@@ -163,8 +185,10 @@ function finishAssistant(item, message) {
   item.dataset.messageId = message.id;
   chat.shown.add(message.id);
   item.querySelector(".message__text").textContent = message.content;
+  stamp(item, message.created_at);
   if (message.status === "partial") markInterrupted(item);
   if (message.content) item.append(feedbackControls(message.id));
+  item.scrollIntoView({ block: "end" }); // the rating buttons too
 }
 
 function markInterrupted(item) {
@@ -184,7 +208,7 @@ function renderMessage(message) {
     return true;
   }
   chat.shown.add(message.id);
-  messageItem(message.role, message.content).dataset.messageId = message.id;
+  messageItem(message.role, message.content, message.created_at).dataset.messageId = message.id;
   return true;
 }
 
@@ -441,6 +465,8 @@ el.restart.addEventListener("click", startOver);
 chat.token = takeToken();
 if (!chat.token || tokenExpired(chat.token)) {
   chat.sessionExpired = true;
+  el.state.textContent = "Chat unavailable";
+  el.human.hidden = true;
   showAlert(
     chat.token
       ? "Your chat session has expired. Please reload the page from the website you came from."
