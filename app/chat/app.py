@@ -14,6 +14,7 @@ from app.chat.background import BackgroundTasks
 from app.chat.completions import CompletionsProxy
 from app.chat.engine import EngineClient
 from app.chat.knowledge_client import KnowledgeClient
+from app.chat.ladder import DegradationLadder, LadderSettings
 from app.chat.models import SCHEMA
 from app.chat.profiles import ProfileStore
 from app.chat.records import Records
@@ -46,6 +47,17 @@ def build_app(settings: ChatSettings) -> FastAPI:
         else None
     )
     safety = TurnSafety(database=database, settings=settings)
+    ladder = DegradationLadder(
+        LadderSettings(
+            ttft_slo_seconds=settings.degradation_ttft_slo_seconds,
+            exit_ratio=settings.degradation_exit_ratio,
+            hold_seconds=settings.degradation_hold_seconds,
+            window_seconds=settings.degradation_window_seconds,
+            fallback_model=settings.fallback_model if settings.degradation_ladder else None,
+        ),
+        available=engine.available,
+    )
+    ladder.export(settings.chat_model)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +88,7 @@ def build_app(settings: ChatSettings) -> FastAPI:
     app.state.background = background
     app.state.profiles = profiles
     app.state.safety = safety
+    app.state.ladder = ladder
     app.state.turns = TurnService(
         settings=settings,
         sessions=sessions,
@@ -85,6 +98,7 @@ def build_app(settings: ChatSettings) -> FastAPI:
         background=background,
         knowledge=knowledge,
         safety=safety,
+        ladder=ladder,
     )
     app.state.completions = CompletionsProxy(settings=settings, engine=engine, records=records, background=background)
     return app

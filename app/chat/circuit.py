@@ -57,6 +57,13 @@ class CircuitBreaker:
                 raise CircuitOpenError(self._reset_seconds)
             self._probe_in_flight = True
 
+    def trip(self) -> None:
+        """Open now, whatever the count: the failure says the engine is gone (no replica is ready), not flaky."""
+        self._probe_in_flight = False
+        self._failures = max(self._failures, self._threshold)
+        self._opened_at = self._clock()
+        self._set("open")
+
     def record_success(self) -> None:
         self._failures = 0
         self._probe_in_flight = False

@@ -58,6 +58,8 @@ SESSION_HEADER = "X-Session-Id"
 BACKEND_HEADER = "x-helpline-backend"
 AVOID_HEADER = "X-Helpline-Avoid-Backend"
 CHAT_PATH = "/chat/completions"
+#: How the router's 503 begins when a model has no ready replica (app.router.proxy).
+NO_REPLICA_MESSAGE = "No replica of model"
 RETRY_PAUSE_SECONDS = 0.1
 #: Idle connections kept per client. httpcore scans its whole pool on every request (and polls each idle
 #: socket), so a pool far larger than the concurrency costs CPU on every call.
@@ -86,9 +88,10 @@ class EngineStreamError(Exception):
 class _RetryableError(Exception):
     """An attempt failed before its first chunk in a way another attempt may fix."""
 
-    def __init__(self, reason: str, *, timed_out: bool = False) -> None:
+    def __init__(self, reason: str, *, timed_out: bool = False, no_replica: bool = False) -> None:
         super().__init__(reason)
         self.timed_out = timed_out
+        self.no_replica = no_replica
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,10 @@ class EngineClient:
     async def aclose(self) -> None:
         await self._openai.close()  # closes the httpx client
 
+    def available(self, model: str) -> bool:
+        """The model answers as far as chat knows: its circuit is closed (half-open still waits for its probe)."""
+        return self.breaker(model).state == "closed"
+
     def breaker(self, model: str) -> CircuitBreaker:
         breaker = self._breakers.get(model)
         if breaker is None:
@@ -247,6 +254,8 @@ class EngineClient:
             except _RetryableError as exc:
                 failure = exc
                 log.info("engine attempt failed", model=request.model, attempt=attempt + 1, reason=str(exc))
+                if exc.no_replica:
+                    break  # the router already tried every replica: another attempt now finds none either
                 if exc.timed_out:
                     # the affine replica hung: let the router choose the least loaded one
                     headers = {k: v for k, v in headers.items() if k != SESSION_HEADER}
@@ -257,8 +266,12 @@ class EngineClient:
             breaker.record_success()
             self._count(request.model, "retried" if attempt else "ok")
             return stream
-        breaker.record_failure()
         assert failure is not None
+        if failure.no_replica:
+            breaker.trip()  # no replica is ready: the model is down now, not after N more failed turns
+            self._count(request.model, "error")
+            raise EngineUnavailableError(f"No replica of the language model is ready ({failure}).")
+        breaker.record_failure()
         if failure.timed_out:
             self._count(request.model, "timeout")
             raise EngineTimeoutError("The language model did not start answering in time.")
@@ -302,7 +315,8 @@ class EngineClient:
     def _status_problem(self, model: str, exc: openai.APIStatusError) -> Exception:
         status, message = exc.status_code, _error_message(exc)
         if status >= httpx.codes.INTERNAL_SERVER_ERROR:
-            return _RetryableError(f"engine answered {status}: {message}")
+            no_replica = status == httpx.codes.SERVICE_UNAVAILABLE and message.startswith(NO_REPLICA_MESSAGE)
+            return _RetryableError(f"engine answered {status}: {message}", no_replica=no_replica)
         problem = engine_error_problem(status, message, client_request=False)
         if isinstance(problem, ContextLengthExceededError):
             self._count(model, "context_overflow")

@@ -87,6 +87,36 @@ class ChatSettings(PerMessageDatabaseSettings):
         description="Hand the conversation to a human when the engine cannot answer (circuit open or timeout).",
     )
 
+    # --- the degradation ladder (app.chat.ladder) ------------------------------------------------------------------
+    degradation_ladder: bool = Field(
+        default=False,
+        description="Answer through the degradation ladder: help-centre answers without generation when saturated, "
+        "the fallback model when the chat model is down, a message kept for a person when no model answers. "
+        "Off: engine failures end the turn with an error problem (the level is still measured).",
+    )
+    degradation_ttft_slo_seconds: float = Field(
+        default=0.5, gt=0, description="The TTFT SLO's target: saturation thresholds are multiples of it."
+    )
+    degradation_exit_ratio: float = Field(
+        default=0.7, gt=0, lt=1, description="Saturated ends below this share of the entry threshold (hysteresis)."
+    )
+    degradation_hold_seconds: float = Field(
+        default=60.0, ge=0, description="How long pressure must stay under the exit threshold to leave saturated."
+    )
+    degradation_window_seconds: float = Field(
+        default=30.0, gt=0, description="Times to first token older than this no longer count as pressure."
+    )
+    fallback_model: str | None = Field(
+        default=None,
+        description="Served model name that answers while the chat model is down (the stack's default: the "
+        "classifier's small model); empty: none, so a chat model down means everything down.",
+    )
+    fallback_max_model_len: int = Field(default=4096, ge=256, description="The fallback model's --max-model-len.")
+    fallback_max_tokens: int = Field(default=256, ge=1, le=4096, description="Answer length cap for the fallback.")
+    status_page_url: str | None = Field(
+        default=None, description="The static status page linked from the everything-down message."
+    )
+
     # --- grounding in the tenant's knowledge --------------------------------------------------------------------
     knowledge_url: str | None = Field(
         default=None,
@@ -121,7 +151,7 @@ class ChatSettings(PerMessageDatabaseSettings):
         default=15.0, gt=0, description="Comment lines on a silent stream so proxies do not drop it."
     )
 
-    @field_validator("classifier_model", "knowledge_url", mode="before")
+    @field_validator("classifier_model", "knowledge_url", "fallback_model", "status_page_url", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
         return None if value == "" else value

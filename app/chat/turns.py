@@ -21,6 +21,7 @@ from typing import Literal
 from uuid import UUID
 
 from app.chat.background import BackgroundTasks
+from app.chat.degraded_answers import FALLBACK_NOTE, everything_down_text, extractive
 from app.chat.engine import AnswerRequest, EngineClient, EngineStreamError
 from app.chat.errors import (
     EngineFailedError,
@@ -39,6 +40,7 @@ from app.chat.escalation import (
 from app.chat.failover import FailoverAnswer
 from app.chat.grounding import GroundedTurn, Grounding, decide, grounded_messages
 from app.chat.knowledge_client import KnowledgeClient
+from app.chat.ladder import DegradationLadder, Level
 from app.chat.metering import count_tokens
 from app.chat.profiles import ProfileStore
 from app.chat.prompt import ContextBudget, build_messages, fits_alone
@@ -47,7 +49,15 @@ from app.chat.safety import AnswerFilter, Inbound, TurnSafety
 from app.chat.sessions_client import SessionsClient
 from app.chat.settings import ChatSettings
 from app.contracts import problems
-from app.contracts.api import AssistantProfile, Conversation, DoneEvent, Message, MessageEvent, MessageStatus
+from app.contracts.api import (
+    AssistantProfile,
+    Conversation,
+    Degradation,
+    DoneEvent,
+    Message,
+    MessageEvent,
+    MessageStatus,
+)
 from app.contracts.api import Usage as ApiUsage
 from app.contracts.internal import FinishAnswer, IdentityClaims, TurnStart, TurnStarted
 from app.contracts.knowledge import RetrieveRequest
@@ -91,6 +101,8 @@ TurnEvent = (
     | tuple[Literal["heartbeat"], None]
 )
 HEARTBEAT: TurnEvent = ("heartbeat", None)
+#: A model that failed to start answering in one of these ways is down for this turn: the ladder's next rung.
+MODEL_DOWN_ERRORS = (EngineUnavailableError, EngineFailedError, EngineTimeoutError)
 
 
 @dataclass
@@ -98,6 +110,21 @@ class _Pulse:
     """When the stream last carried something (the consumer stamps it; the heartbeat task reads it)."""
 
     last: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Progress:
+    """What an answer has become so far, whatever ends it: stored from here."""
+
+    grounded: GroundedTurn = field(default_factory=lambda: GroundedTurn(Grounding.UNGROUNDED))
+    stream: FailoverAnswer | None = None
+    pieces: list[str] = field(default_factory=list)  # text not produced by the model (sent whole)
+    degradation: Degradation | None = None
+    suffix: str = ""  # what the ladder adds after the model's text (the fallback's note)
+
+    def say(self, text: str, queue: asyncio.Queue[TurnEvent]) -> None:
+        self.pieces.append(text)
+        queue.put_nowait(("delta", text))
 
 
 class TurnService:
@@ -111,9 +138,11 @@ class TurnService:
         records: Records,
         background: BackgroundTasks,
         safety: TurnSafety,
+        ladder: DegradationLadder,
         knowledge: KnowledgeClient | None = None,
     ) -> None:
         self._settings = settings
+        self._ladder = ladder
         self._knowledge = knowledge
         self._safety = safety
         self._sessions = sessions
@@ -122,10 +151,11 @@ class TurnService:
         self._records = records
         self._background = background
 
-    def budget(self, profile: AssistantProfile) -> ContextBudget:
+    def budget(self, profile: AssistantProfile, *, fallback: bool = False) -> ContextBudget:
+        settings = self._settings
         return ContextBudget(
-            max_model_len=self._settings.max_model_len,
-            max_tokens=profile.max_tokens,
+            max_model_len=settings.fallback_max_model_len if fallback else settings.max_model_len,
+            max_tokens=min(profile.max_tokens, settings.fallback_max_tokens) if fallback else profile.max_tokens,
             margin_tokens=self._settings.prompt_margin_tokens,
             chars_per_token=self._settings.chars_per_token,
         )
@@ -228,24 +258,13 @@ class TurnService:
         assert turn.started.assistant_message is not None
         answer_started = asyncio.Event()  # the classifier waits for it: it never delays the first token
         classification = self._classify_in_background(turn, after=answer_started)
-        pieces: list[str] = []
-        grounded = GroundedTurn(Grounding.UNGROUNDED)
-        stream: FailoverAnswer | None = None
+        progress = _Progress()
         error: ProblemError | None = None
         cancelled = False
         answer = self._safety.answer_filter(turn.inbound, turn.profile)
         try:
             async with asyncio.timeout(self._settings.engine_total_timeout_seconds):
-                grounded = await self._ground(turn)
-                canned = grounded.canned_text
-                if canned is not None:  # a curated answer or "cannot answer": no model call, nothing to guess
-                    answer_started.set()
-                    pieces.append(canned)
-                    queue.put_nowait(("delta", canned))
-                else:
-                    stream = await self._open_answer(turn, grounded)
-                    answer_started.set()
-                    await _relay(stream, answer, queue, safe_message=turn.inbound.policy.guardrails.safe_message)
+                await self._answer(turn, queue, answer, progress, answer_started)
         except TimeoutError:
             error = EngineTimeoutError("The answer took longer than allowed; what was generated is kept.")
         except EngineStreamError as exc:
@@ -259,21 +278,56 @@ class TurnService:
                 task.uncancel()
         finally:
             answer_started.set()  # an answer that failed to start is still classified (the escalation rules)
-            if stream is not None:
-                await stream.aclose()
-        usage = stream.usage if stream is not None else None
-        content = "".join(pieces) if pieces else answer.stored_text(turn.inbound.policy.guardrails.safe_message)
-        finish = _finish_body(content, stream, grounded, error=error, cancelled=cancelled)
+            if progress.stream is not None:
+                await progress.stream.aclose()
+        stream = progress.stream
+        content = "".join(progress.pieces) or answer.stored_text(turn.inbound.policy.guardrails.safe_message)
+        if error is None and not cancelled:
+            content += progress.suffix
+        finish = _finish_body(
+            content, stream, progress.grounded, error=error, cancelled=cancelled, degradation=progress.degradation
+        )
         stored = await self._finish(turn, finish)
-        self._account(turn, usage, stored)
-        self._count_grounding(turn, grounded)
+        self._account(turn, stream.usage if stream is not None else None, stored)
+        self._count_grounding(turn, progress.grounded)
         if cancelled:
             classification.cancel()
             return
         if answer.flag is not None:
             await self._record_output_flag(turn, stored.id, answer.flag.category, answer.flag.reason)
         forced = "output_guardrail" if answer.flag is not None else None
+        if progress.degradation == Degradation.EVERYTHING_DOWN:
+            forced = "engine_unavailable"  # the message waits for a person in the agents' queue
         await self._conclude(turn, queue, stored, classification, error, forced=forced)
+
+    async def _answer(
+        self,
+        turn: StartedTurn,
+        queue: asyncio.Queue[TurnEvent],
+        answer: AnswerFilter,
+        progress: _Progress,
+        answer_started: asyncio.Event,
+    ) -> None:
+        """Ground the message, then answer it from the highest rung of the ladder that can, into ``progress``."""
+        progress.grounded = await self._ground(turn)
+        canned = progress.grounded.canned_text
+        served = extractive(progress.grounded) if self._level(turn) == Level.SATURATED else None
+        if canned is None and served is not None:  # saturated: the help centre's passage, not generated
+            canned, progress.grounded = served
+            progress.degradation = self._degraded(turn.profile.model, Degradation.SATURATED, "extractive")
+        if canned is not None:  # a curated answer or "cannot answer": no model call, nothing to guess
+            answer_started.set()
+            progress.say(canned, queue)
+            return
+        progress.stream, progress.degradation = await self._open_on_the_ladder(turn, progress.grounded)
+        answer_started.set()
+        if progress.stream is None:  # everything down: the message is kept for a person
+            progress.say(everything_down_text(self._settings.status_page_url), queue)
+            return
+        await _relay(progress.stream, answer, queue, safe_message=turn.inbound.policy.guardrails.safe_message)
+        if progress.degradation == Degradation.CHAT_MODEL_DOWN:
+            progress.suffix = FALLBACK_NOTE
+            queue.put_nowait(("delta", FALLBACK_NOTE))
 
     async def _conclude(
         self,
@@ -330,15 +384,56 @@ class TurnService:
         forced = "guardrail" if inbound.action == "handoff" else None
         await self._conclude(turn, queue, stored, None, None, forced=forced)
 
-    async def _open_answer(self, turn: StartedTurn, grounded: GroundedTurn) -> FailoverAnswer:
-        """The engine's answer to the (grounded) prompt, continued on another replica if its replica fails."""
+    # --- the degradation ladder ---------------------------------------------------------------------------------
+    def _level(self, turn: StartedTurn) -> Level:
+        if not self._settings.degradation_ladder:
+            return Level.NORMAL
+        return self._ladder.level(turn.profile.model, turn.request.identity.tier)
+
+    async def _open_on_the_ladder(
+        self, turn: StartedTurn, grounded: GroundedTurn
+    ) -> tuple[FailoverAnswer | None, Degradation | None]:
+        """The chat model's answer; if it cannot start one, the fallback model's; if neither can, no stream
+        (everything down). Without the ladder a failure to start is the turn's error, as it always was."""
+        model = turn.profile.model
+        if not self._settings.degradation_ladder:
+            return await self._open_answer(turn, grounded), None
+        try:
+            with self._ladder.waiting(model):
+                stream = await self._open_answer(turn, grounded)
+        except MODEL_DOWN_ERRORS as exc:
+            log.warning("chat model cannot answer; trying the fallback", model=model, error=type(exc).__name__)
+        else:
+            self._ladder.first_token(model, time.perf_counter() - turn.request.received_at)
+            return stream, None
+        fallback = self._ladder.fallback_model
+        if fallback is not None and fallback != model:
+            try:
+                stream = await self._open_answer(turn, grounded, fallback=fallback)
+            except MODEL_DOWN_ERRORS as exc:
+                log.warning("fallback model cannot answer either", model=fallback, error=type(exc).__name__)
+            else:
+                return stream, self._degraded(fallback, Degradation.CHAT_MODEL_DOWN, "fallback")
+        return None, self._degraded("none", Degradation.EVERYTHING_DOWN, "message_taken")
+
+    @staticmethod
+    def _degraded(model: str, level: Degradation, kind: str) -> Degradation:
+        METRICS.degraded_answers_total.labels(model=model, level=level.value, kind=kind).inc()
+        return level
+
+    async def _open_answer(
+        self, turn: StartedTurn, grounded: GroundedTurn, *, fallback: str | None = None
+    ) -> FailoverAnswer:
+        """The engine's answer to the (grounded) prompt, continued on another replica if its replica fails; from
+        ``fallback`` (within its smaller context and answer cap) instead of the profile's model when named."""
         profile = turn.profile
+        budget = self.budget(profile, fallback=fallback is not None)
         prompt, history = grounded_messages(profile.system_prompt, turn.started.history, grounded)
         request = AnswerRequest(
-            model=profile.model,
-            messages=build_messages(prompt, history, self.budget(profile)),
+            model=fallback or profile.model,
+            messages=build_messages(prompt, history, budget),
             temperature=profile.temperature,
-            max_tokens=profile.max_tokens,
+            max_tokens=budget.max_tokens,
             session_id=str(turn.request.conversation_id),
         )
         return FailoverAnswer(
@@ -525,7 +620,13 @@ def _end_stream_if_failed(queue: asyncio.Queue[TurnEvent], producer: asyncio.Tas
 
 
 def _finish_body(
-    content: str, stream: FailoverAnswer | None, grounded: GroundedTurn, *, error: ProblemError | None, cancelled: bool
+    content: str,
+    stream: FailoverAnswer | None,
+    grounded: GroundedTurn,
+    *,
+    error: ProblemError | None,
+    cancelled: bool,
+    degradation: Degradation | None = None,
 ) -> FinishAnswer:
     """What is stored however the answer ended: its text, status, usage, why it ended, and its sources."""
     if cancelled:
@@ -540,6 +641,7 @@ def _finish_body(
         error=reason,
         sources=grounded.sources,
         no_answer=grounded.grounding == Grounding.NO_ANSWER,
+        degradation=degradation,
     )
 
 

@@ -46,6 +46,14 @@ class MessageStatus(StrEnum):
     PARTIAL = "partial"  # the customer disconnected or the engine failed mid-answer
 
 
+class Degradation(StrEnum):
+    """The degradation ladder's levels an answer can be given on (``app.chat.ladder``)."""
+
+    SATURATED = "saturated"
+    CHAT_MODEL_DOWN = "chat_model_down"
+    EVERYTHING_DOWN = "everything_down"
+
+
 class Rating(StrEnum):
     UP = "up"
     DOWN = "down"
@@ -139,6 +147,12 @@ class Message(Model):
     no_answer: bool = Field(
         default=False,
         description="The assistant could not answer from the company's information and offers a person instead.",
+    )
+    degradation: Degradation | None = Field(
+        default=None,
+        description="The degradation level this answer was given on (null: normal): saturated (a curated or help "
+        "centre answer served without generation), chat_model_down (a fallback model answered; a person is "
+        "offered), everything_down (no model answered: the message was kept for a person).",
     )
 
 

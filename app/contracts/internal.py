@@ -16,6 +16,7 @@ from app.contracts.api import (
     Citation,
     Conversation,
     ConversationCreate,
+    Degradation,
     Message,
     MessageStatus,
     Model,
@@ -123,6 +124,7 @@ class FinishAnswer(Model):
     error: str | None = Field(default=None, max_length=500, description="why the answer is partial, for the logs")
     sources: list[Citation] = Field(default_factory=list, max_length=20)
     no_answer: bool = False
+    degradation: Degradation | None = None
 
 
 #: Why chat's rules hand a conversation to a human (``Escalate.reason``); the handoff metric's label values.

@@ -161,6 +161,20 @@ SERVICE_METRICS: tuple[Metric, ...] = (
         "result=continued (on another replica)|failed (none could continue)|exhausted (attempts or tokens used up).",
     ),
     Metric(
+        "helpline_degradation_level",
+        "gauge",
+        ("model", "tier"),
+        "The chat service's degradation ladder per chat model and key tier: 0 normal, 1 saturated, "
+        "2 chat model down (a fallback model answers), 3 everything down (a message is taken for a person).",
+    ),
+    Metric(
+        "helpline_degraded_answers_total",
+        "counter",
+        ("model", "level", "kind"),
+        "Answers given on a degraded level; level=saturated|chat_model_down|everything_down, "
+        "kind=curated|extractive|fallback|message_taken; model is the model that answered (none: no model).",
+    ),
+    Metric(
         "helpline_router_requests_total",
         "counter",
         ("model", "outcome"),

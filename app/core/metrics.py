@@ -57,6 +57,8 @@ class ServiceMetrics:
     engine_requests_total: Counter
     engine_circuit_open: Gauge
     chat_failovers_total: Counter
+    degradation_level: Gauge
+    degraded_answers_total: Counter
     router_requests_total: Counter
     router_backends: Gauge
     router_affinity_total: Counter

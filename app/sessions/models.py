@@ -78,6 +78,8 @@ class Message(Base):
     sources: Mapped[list[dict[str, str | None]]] = mapped_column(JSON, default=list)
     #: The assistant said it could not answer from the tenant's knowledge (and offered a person).
     no_answer: Mapped[bool] = mapped_column(default=False)
+    #: The degradation level the answer was given on (``api.Degradation``); None: normal.
+    degradation: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

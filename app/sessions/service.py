@@ -324,6 +324,7 @@ class SessionsService:
             message.error = body.error
             message.sources = [source.model_dump(mode="json") for source in body.sources]
             message.no_answer = body.no_answer
+            message.degradation = body.degradation.value if body.degradation is not None else None
             if body.usage is not None:
                 message.prompt_tokens = body.usage.prompt_tokens
                 message.completion_tokens = body.usage.completion_tokens

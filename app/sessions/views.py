@@ -38,6 +38,7 @@ def message_view(row: Message) -> api.Message:
         finish_reason=row.finish_reason,
         sources=[api.Citation.model_validate(source) for source in row.sources or []],
         no_answer=bool(row.no_answer),  # None on a row not flushed yet (its default applies at insert)
+        degradation=api.Degradation(row.degradation) if row.degradation else None,
     )
 
 

@@ -22,7 +22,7 @@ from app.chat.app import MIGRATIONS as CHAT_MIGRATIONS
 from app.chat.app import build_app as build_chat_app
 from app.chat.models import SCHEMA as CHAT_SCHEMA
 from app.chat.settings import ChatSettings
-from app.contracts.api import Role, Scope
+from app.contracts.api import Role, Scope, Tier
 from app.core.sse import SSEParser
 from app.core.waits import scaled
 from app.enginesim.launcher import EngineSimProcess
@@ -263,9 +263,10 @@ class Desk:
     sessions: httpx.AsyncClient
     identities: IdentityFactory
 
-    def customer(self, tenant_id: UUID | None = None) -> Customer:
+    def customer(self, tenant_id: UUID | None = None, *, tier: Tier = Tier.STANDARD) -> Customer:
         tenant_id = tenant_id or uuid4()
-        claims = self.identities.claims(tenant_id, role=Role.CUSTOMER, scopes=[*CUSTOMER_SCOPES, Scope.COMPLETIONS])
+        scopes = [*CUSTOMER_SCOPES, Scope.COMPLETIONS]
+        claims = self.identities.claims(tenant_id, role=Role.CUSTOMER, scopes=scopes, tier=tier)
         return Customer(self.chat, self.sessions, self.identities.headers(claims), tenant_id)
 
     def admin_headers(self, tenant_id: UUID) -> dict[str, str]:
