@@ -96,11 +96,14 @@ def provision_services(
     serving: Serving,
 ) -> Services:
     """The four services behind the edge, calling the router (vLLM or the simulator alike) and their stores."""
+    fallback = None if config.services.fallback_model == "none" else config.services.fallback_model
     models = Models(
         engine_url=serving.router_url,
         chat_model=serving.models["chat"].served_model_name,
         classifier_model=serving.models["classifier"].served_model_name,
         chat_max_model_len=config.serving.model("chat").max_model_len,
+        fallback_model=serving.models[fallback].served_model_name if fallback else None,
+        fallback_max_model_len=config.serving.model(fallback or "chat").max_model_len,
     )
     args = ServicesArgs.from_config(
         config, naming, data=data.connections, models=models, otlp_endpoint=monitoring.otlp_endpoint

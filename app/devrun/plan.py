@@ -160,6 +160,10 @@ def build_plan(config: RunConfig, run_secrets: RunSecrets, models: EngineModels,
         "HELPLINE_CHAT_MODEL": models.chat,
         "HELPLINE_CLASSIFIER_MODEL": models.classifier,
         "HELPLINE_MAX_MODEL_LEN": str(models.max_model_len),
+        # the degradation ladder as in the stacks: the classifier answers while the chat model is down
+        "HELPLINE_DEGRADATION_LADDER": "true",
+        "HELPLINE_FALLBACK_MODEL": models.classifier,
+        "HELPLINE_FALLBACK_MAX_MODEL_LEN": str(min(models.max_model_len, SIMULATED_CLASSIFIER_MAX_MODEL_LEN)),
         "HELPLINE_PII_VAULT_KEY": run_secrets.pii_vault_key,
         **({"HELPLINE_ENGINE_API_KEY": key} if key else {}),
     }

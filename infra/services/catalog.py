@@ -15,6 +15,7 @@ from typing import Any
 from infra.data.endpoints import DataConnections, SecretKeyRef, StoreAccess
 from infra.data.network import POSTGRES_CLIENT, REDIS_CLIENT
 from infra.k8s.network_policies import allow_to, peer
+from infra.platform.alerts.slos import TTFT_SLO_SECONDS
 from infra.platform.monitoring_network import COLLECTOR_POD
 from infra.platform.tracing import OTLP_HTTP_PORT
 from infra.services.network import app_service, calls
@@ -59,6 +60,9 @@ class Models:
     chat_model: str
     classifier_model: str
     chat_max_model_len: int
+    #: The degradation ladder's fallback (served name and context), or None: no fallback model.
+    fallback_model: str | None = None
+    fallback_max_model_len: int = 4096
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class CatalogInputs:
     #: the address ranges the edge's proxies connect from (the cluster's pod ranges): the only peers whose
     #: X-Forwarded-For the gateway believes
     trusted_proxy_cidrs: tuple[str, ...]
+    #: The static status page customers are sent to when no model answers (served by the edge).
+    status_page_url: str | None = None
 
 
 def service_url(namespace: str, name: ServiceName) -> str:
@@ -95,6 +101,20 @@ def _common_env(inputs: CatalogInputs, name: ServiceName, drain_seconds: int) ->
         "OTEL_SERVICE_NAME": name,
         "HOME": "/tmp",  # noqa: S108  (the writable emptyDir; the root filesystem is read-only)
     }
+
+
+def _ladder_env(inputs: CatalogInputs) -> dict[str, str]:
+    """Chat's degradation ladder: on in every stack, its thresholds from the TTFT SLO the alerts use."""
+    models = inputs.models
+    env = {
+        "HELPLINE_DEGRADATION_LADDER": "true",
+        "HELPLINE_DEGRADATION_TTFT_SLO_SECONDS": f"{TTFT_SLO_SECONDS:g}",
+        "HELPLINE_FALLBACK_MODEL": models.fallback_model or "",
+        "HELPLINE_FALLBACK_MAX_MODEL_LEN": str(models.fallback_max_model_len),
+    }
+    if inputs.status_page_url is not None:
+        env["HELPLINE_STATUS_PAGE_URL"] = inputs.status_page_url
+    return env
 
 
 def service_specs(inputs: CatalogInputs) -> dict[ServiceName, ServiceSpec]:
@@ -182,6 +202,7 @@ def service_specs(inputs: CatalogInputs) -> dict[ServiceName, ServiceSpec]:
                 "HELPLINE_CHAT_MODEL": inputs.models.chat_model,
                 "HELPLINE_CLASSIFIER_MODEL": inputs.models.classifier_model,
                 "HELPLINE_MAX_MODEL_LEN": str(inputs.models.chat_max_model_len),
+                **_ladder_env(inputs),
             },
             secrets={
                 "HELPLINE_DATABASE_URL": database["chat"].url,

@@ -26,6 +26,7 @@ from infra.k8s.objects import secret
 from infra.k8s.resources import declare
 from infra.naming import Naming
 from infra.platform.gateway_api import EdgeAttachment, ServiceRef
+from infra.platform.status_page import status_page_url
 from infra.services import network, workload
 from infra.services.catalog import (
     DATABASE_SERVICES,
@@ -82,6 +83,7 @@ class ServicesArgs:
             retention_days=services.conversation_retention_days,
             log_level=services.services_log_level,
             trusted_proxy_cidrs=config.cluster.pod_cidrs,
+            status_page_url=status_page_url(config.platform.chat_host),
         )
         return cls(
             stack=naming.stack,

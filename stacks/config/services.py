@@ -78,6 +78,14 @@ class _ServicesKeys(ConfigSection):
     services_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = key(
         "servicesLogLevel", "Log level of every service (JSON logs, never message text).", "INFO"
     )
+    fallback_model: Literal["classifier", "none"] = key(
+        "fallbackModel",
+        "The deployed model that answers while the chat model is down (the degradation ladder's third level), "
+        "each answer marked as such and offering a person: `classifier` (the small model the stack already "
+        "serves for classification) or `none` (a chat model down is everything down: the customer's message "
+        "is kept for a person and the status page is linked).",
+        "classifier",
+    )
 
     @field_validator("app_image")
     @classmethod

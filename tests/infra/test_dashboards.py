@@ -111,6 +111,13 @@ def test_gpu_customer_service_and_slo_dashboards_cover_the_issue() -> None:
     assert all("Error budget left (30d)" in {p.title for p in row.panels} for row in by_uid("helpline-slo").rows)
 
 
+def test_the_customer_service_dashboard_shows_the_degradation_ladder() -> None:
+    level = next(p for p in by_uid("helpline-customer-service").panels() if p.title == "Degradation level")
+    assert [q.expr for q in level.queries] == ["max by (model, tier) (helpline_degradation_level)"]
+    assert (level.min, level.max) == (0, 3)
+    assert "Degraded answers" in panel_titles("helpline-customer-service")
+
+
 def test_the_cost_dashboard_shows_spend_unit_costs_and_idle_gpus() -> None:
     assert {
         "GPU spend per hour",

@@ -63,26 +63,28 @@ def connections(*, managed: bool) -> DataConnections:
 
 
 def sample_specs(*, managed: bool = False) -> dict[ServiceName, ServiceSpec]:
-    return service_specs(
-        CatalogInputs(
-            stack="dev",
-            namespace=APP,
-            serving_namespace="helpline-dev-serving",
-            monitoring_namespace="helpline-dev-monitoring",
-            otlp_endpoint="http://otel-collector.helpline-dev-monitoring:4318",
-            models=Models(
-                "http://router.helpline-dev-serving.svc.cluster.local:8080/v1",
-                "qwen2.5-7b-instruct",
-                "qwen2.5-1.5b-instruct",
-                8192,
-            ),
-            data=connections(managed=managed),
-            replicas=dict.fromkeys(SERVICE_NAMES, Replicas(2, 6, 70)),
-            stream_drain_seconds=180,
-            retention_days=90,
-            log_level="INFO",
-            trusted_proxy_cidrs=("10.40.0.0/16",),
-        )
+    return service_specs(sample_inputs(managed=managed))
+
+
+def sample_inputs(*, managed: bool = False) -> CatalogInputs:
+    return CatalogInputs(
+        stack="dev",
+        namespace=APP,
+        serving_namespace="helpline-dev-serving",
+        monitoring_namespace="helpline-dev-monitoring",
+        otlp_endpoint="http://otel-collector.helpline-dev-monitoring:4318",
+        models=Models(
+            "http://router.helpline-dev-serving.svc.cluster.local:8080/v1",
+            "qwen2.5-7b-instruct",
+            "qwen2.5-1.5b-instruct",
+            8192,
+        ),
+        data=connections(managed=managed),
+        replicas=dict.fromkeys(SERVICE_NAMES, Replicas(2, 6, 70)),
+        stream_drain_seconds=180,
+        retention_days=90,
+        log_level="INFO",
+        trusted_proxy_cidrs=("10.40.0.0/16",),
     )
 
 

@@ -157,3 +157,20 @@ def test_the_simulator_serves_the_same_names_behind_the_same_router(stack: str) 
     assert set(vllm) == set(simulator) == {model.served_model_name for model in models}
     for model in models:
         assert simulator[model.served_model_name]["kubernetes"]["service"] == engine_name("simulator", model)
+
+
+def test_chat_climbs_down_the_degradation_ladder_to_the_classifier_and_links_the_status_page(render: Render) -> None:
+    """fallbackModel defaults to the classifier: the model the stack already serves is chat's fallback, with its
+    own context; the saturation thresholds come from the TTFT SLO the alerts use; the status page is the edge's."""
+    chat = env_of(render.object("Deployment", "chat", app(render)))
+    assert chat["HELPLINE_DEGRADATION_LADDER"] == "true"
+    assert render.config["helpline:fallbackModel"] == "classifier"
+    assert chat["HELPLINE_FALLBACK_MODEL"] == chat["HELPLINE_CLASSIFIER_MODEL"]
+    classifier_len = parse_stack_config(render.stack, _plain(render.config)).serving.model("classifier").max_model_len
+    assert chat["HELPLINE_FALLBACK_MAX_MODEL_LEN"] == str(classifier_len)
+    assert chat["HELPLINE_DEGRADATION_TTFT_SLO_SECONDS"] == "0.5"
+    assert chat["HELPLINE_STATUS_PAGE_URL"] == f"https://{render.config['helpline:chatHost']}/status/"
+
+
+def _plain(config: Any) -> dict[str, str]:
+    return {name.removeprefix("helpline:"): value for name, value in config.items() if name.startswith("helpline:")}

@@ -24,6 +24,9 @@ import yaml
 RULE_FILE = Path(__file__).with_name("slo.rules.yaml")
 #: The budget period. Prod keeps at least this much data (stacks/config/platform.py, SLO_WINDOW_HOURS).
 BUDGET_PERIOD = "30d"
+#: The time-to-first-token SLO's target: an answer's first token within this. Chat's degradation ladder derives its
+#: saturation thresholds from it (``HELPLINE_DEGRADATION_TTFT_SLO_SECONDS``, infra/services/catalog.py).
+TTFT_SLO_SECONDS = 0.5
 #: Label that tells the SLO recordings apart; dashboards and alerts select on it.
 SLO_LABEL = "slo"
 ERROR_RATIO = "slo:sli_error:ratio_rate{window}"
@@ -103,7 +106,7 @@ SLOS: tuple[Slo, ...] = (
         objective=0.99,
         bad=(
             "sum(rate(helpline_time_to_first_token_seconds_count[{window}]))"
-            ' - sum(rate(helpline_time_to_first_token_seconds_bucket{le="0.5"}[{window}]))'
+            f' - sum(rate(helpline_time_to_first_token_seconds_bucket{{le="{TTFT_SLO_SECONDS:g}"}}[{{window}}]))'
         ),
         total="sum(rate(helpline_time_to_first_token_seconds_count[{window}]))",
         description="answers reach the customer's first token within 500 ms (p99 under 500 ms)",

@@ -67,6 +67,35 @@ def dashboard() -> Dashboard:
             ),
         ],
     )
+    degradation = Row(
+        "Degradation ladder",
+        [
+            Panel(
+                "Degradation level",
+                "Chat's level per model and key tier (worst chat pod): 0 normal, 1 saturated (help-centre answers "
+                "without generation), 2 chat model down (a fallback model answers), 3 everything down (messages "
+                "kept for a person, status page linked). Alerts: ChatDegraded (10 min), ChatEverythingDown (2 min).",
+                [Query("max by (model, tier) (helpline_degradation_level)", "{{model}} {{tier}}")],
+                min=0,
+                max=3,
+                thresholds=[(1, "yellow"), (2, "orange"), (3, "red")],
+                width=12,
+            ),
+            Panel(
+                "Degraded answers",
+                "Answers given on a degraded level per minute, by level and kind (extractive, fallback, "
+                "message_taken) and the model that answered.",
+                [
+                    Query(
+                        f"{rate('helpline_degraded_answers_total', by='model, level, kind')} * 60",
+                        "{{level}} {{kind}} ({{model}})",
+                    )
+                ],
+                stack=True,
+                width=12,
+            ),
+        ],
+    )
     conversations = Row(
         "Conversations",
         [
@@ -120,5 +149,5 @@ def dashboard() -> Dashboard:
         uid="helpline-customer-service",
         title="Helpline / Customer service",
         description="Requests, errors, latency, rate limits, handoffs and feedback as customers experience them.",
-        rows=[traffic, latency, conversations],
+        rows=[traffic, latency, degradation, conversations],
     )

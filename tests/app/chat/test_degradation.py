@@ -54,6 +54,8 @@ def chat_options() -> dict[str, Any]:
         "degradation_ladder": True,
         "fallback_model": CLASSIFIER_MODEL,
         "status_page_url": STATUS_PAGE,
+        "degradation_ttft_slo_seconds": 60.0,  # saturation is not what this module is about (a loaded machine)
+        "engine_first_token_timeout_seconds": scaled(3.0),  # the fallback must not time out on a loaded machine
         "engine_retries": 0,  # each failed turn is one failure for the circuit (threshold 3)
         "engine_api_key": SecretStr(ENGINE_KEY),  # this module's engines (the conftest may be loaded twice)
     }
