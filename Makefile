@@ -9,12 +9,14 @@ PY := .venv/bin/python
 CHECKOV := .venv-tools/checkov/bin/checkov
 HELM := .tools/bin/helm
 PIP_AUDIT := .venv-tools/pip-audit/bin/pip-audit
+LITELLM := .venv-tools/litellm/bin/litellm
 STACK ?= dev
 CLOUD ?=
 PYTEST_ARGS ?=
 RUN_ARGS ?=
 BENCH_ARGS ?=
 AFFINITY_ARGS ?=
+PEER_ARGS ?=
 MODEL ?= Qwen/Qwen2.5-7B-Instruct-AWQ
 GPU ?= nvidia-l4
 CAPACITY_ARGS ?=
@@ -42,6 +44,11 @@ $(CHECKOV): tools/checkov.lock | $(UV)
 $(PIP_AUDIT): tools/pip-audit.lock | $(UV)
 	$(UV) venv --quiet --allow-existing --python 3.11 .venv-tools/pip-audit
 	$(UV) pip install --quiet --python .venv-tools/pip-audit/bin/python --require-hashes -r tools/pip-audit.lock
+
+$(LITELLM): tools/litellm.lock | $(UV)
+	$(UV) venv --quiet --allow-existing --python 3.11 .venv-tools/litellm
+	$(UV) pip install --quiet --compile-bytecode --python .venv-tools/litellm/bin/python --require-hashes -r tools/litellm.lock
+	touch $@
 
 $(HELM): tools/helm.lock scripts/install-helm.sh | $(UV)
 	scripts/install-helm.sh
@@ -96,9 +103,10 @@ render-all: setup ## render dev and prod on both clouds
 run: .venv/.runtime ## every service + the engine simulators locally (SQLite, in-memory limits unless DATABASE_URL/REDIS_URL; VLLM_BASE_URL for a real vLLM); Ctrl-C stops
 	env -u PYTHONDONTWRITEBYTECODE $(PY) -m app.devrun $(RUN_ARGS)
 
-bench: setup services ## benchmarks: engine direct vs the full customer path; session affinity vs round-robin -> build/bench/
+bench: setup services $(LITELLM) ## benchmarks: direct vs the full customer path; affinity vs round-robin; our OpenAI surface vs LiteLLM -> build/bench/
 	$(PY) -m bench.overhead $(BENCH_ARGS)
 	$(PY) -m bench.affinity $(AFFINITY_ARGS)
+	$(PY) -m bench.peer --litellm $(LITELLM) $(PEER_ARGS)
 
 config-docs: setup ## regenerate Pulumi.yaml's config block and the README key table from stacks/config
 	$(PY) -m stacks.config.project_file --write

@@ -47,6 +47,7 @@ from app.devrun.launcher import LocalRun, RunInfo
 from bench.breakdown import mean_ms, scrape
 from bench.cpu import CpuMeter, by_name, by_pid
 from bench.drivers import DirectDriver, Driver, GatewayDriver, TurnSample
+from bench.memory import render_memory, resident_mib
 from bench.report import LevelResult, PhaseResult, render_table, report_document
 from bench.workload import customer_message
 
@@ -211,7 +212,10 @@ def client_for(concurrency: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(120, connect=10))
 
 
-async def measure(info: RunInfo, settings: BenchSettings) -> list[LevelResult]:
+async def measure(info: RunInfo, settings: BenchSettings) -> tuple[list[LevelResult], dict[str, dict[str, float]]]:
+    """Each level's direct and full phases, and the processes' resident memory at rest and after each level."""
+    processes = {name: info.pid(name) for name in (*ENGINE_PROCESSES, *SERVICE_PROCESSES)}
+    memory = {"at rest": resident_mib(processes)}
     tenancy = await provision(info, math.ceil(max(settings.levels) / CONVERSATIONS_PER_KEY))
     helpline_pids = [info.pid(name) for name in (*ENGINE_PROCESSES, *SERVICE_PROCESSES)]
     meter = CpuMeter(
@@ -257,7 +261,8 @@ async def measure(info: RunInfo, settings: BenchSettings) -> list[LevelResult]:
                 )
             await asyncio.sleep(1.0)  # let background work (token charges, classifications) settle
         results.append(LevelResult(direct=phases[0], full=phases[1]))
-    return results
+        memory[f"after {concurrency}"] = resident_mib(processes)
+    return results, memory
 
 
 def environment_facts() -> dict[str, Any]:
@@ -280,13 +285,13 @@ async def bench(settings: BenchSettings) -> dict[str, Any]:
     try:
         run.start()  # from the loop's own thread: the run must die with it (see LocalRun.start)
         print(f"bench: stack ready at {run.info.gateway_url} (log: {run.log_path})", file=sys.stderr)
-        levels = await measure(run.info, settings)
+        levels, memory = await measure(run.info, settings)
     finally:
         status = await asyncio.to_thread(run.stop)
         await drop_database(database)
     if status != 0:
         raise RuntimeError(f"the local run did not stop cleanly (status {status}); see {run.log_path}")
-    return report_document(levels, settings_summary(settings), facts)
+    return {**report_document(levels, settings_summary(settings), facts), "resident_memory_mib": memory}
 
 
 def settings_summary(settings: BenchSettings) -> dict[str, Any]:
@@ -335,6 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = settings.out_dir / "overhead.json"
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(render_table(document))
+    print("\nResident memory:\n" + render_memory(document["resident_memory_mib"]))
     print(f"\n(written to {path})")
     return 0
 

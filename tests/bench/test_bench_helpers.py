@@ -13,6 +13,7 @@ import pytest
 
 from bench.breakdown import SERIES, Series, attribution, histogram_totals, mean_ms
 from bench.cpu import CpuMeter, by_pid
+from bench.memory import render_memory, resident_mib
 from bench.report import LevelResult, PhaseResult, render_table, report_document
 from bench.stats import percentile, summary_ms
 from bench.workload import customer_message
@@ -130,3 +131,13 @@ def test_cpu_meter_counts_what_a_process_burns_between_start_and_stop() -> None:
         child.wait()
     assert used["me"] >= 0.19
     assert used["idle"] < 0.05
+
+
+def test_resident_memory_is_read_per_process_and_tabled() -> None:
+    me = psutil.Process()
+    readings = resident_mib({"driver": me.pid, "gone": 2**22 + 7})
+    assert set(readings) == {"driver"}
+    assert 5 < readings["driver"] < 4096
+    table = render_memory({"at rest": {"chat": 101.5}, "after 128": {"chat": 140.0, "gateway": 90.0}})
+    assert "| chat | 101.5 | 140.0 |" in table
+    assert "| gateway | - | 90.0 |" in table
