@@ -38,6 +38,7 @@ from app.gateway.routes import (
 )
 from app.gateway.settings import GatewaySettings
 from app.gateway.store import GatewayStore, MemoryStore, RedisStore
+from app.gateway.visitor_throttle import VisitorSessionThrottle
 
 DESCRIPTION = """Customer-service chat API. Authenticate with `Authorization: Bearer <key or token>`.
 Errors are RFC 9457 `application/problem+json` with a `request_id`; see `/problems/{slug}` for each type."""
@@ -95,6 +96,9 @@ def build_components(settings: GatewaySettings) -> Gateway:
             per_account_client=settings.login_failures_per_account_client,
             per_client=settings.login_failures_per_client,
             window_minutes=settings.login_window_minutes,
+        ),
+        visitor_throttle=VisitorSessionThrottle(
+            limiter.storage, per_client_per_minute=settings.widget_sessions_per_client_per_minute
         ),
     )
 

@@ -10,6 +10,7 @@ from app.gateway.credentials import Authenticator
 from app.gateway.jwks import JwksCache
 from app.gateway.login_throttle import LoginThrottle
 from app.gateway.store import GatewayStore
+from app.gateway.visitor_throttle import VisitorSessionThrottle
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Gateway:
     authenticator: Authenticator
     gatekeeper: Gatekeeper
     login_throttle: LoginThrottle
+    visitor_throttle: VisitorSessionThrottle
 
     async def aclose(self) -> None:
         await self.gatekeeper.drain()

@@ -61,3 +61,6 @@ class GatewaySettings(ServiceSettings):
         default=50, ge=1, description="Failed logins one client may make across all accounts per window."
     )
     login_window_minutes: int = Field(default=15, ge=1, le=1440, description="The login throttle's sliding window.")
+    widget_sessions_per_client_per_minute: int = Field(
+        default=30, ge=1, description="New widget visitor sessions one client address may start per minute."
+    )

@@ -92,12 +92,14 @@ async def widget_config(key: KeyParam, request: Request, gateway: GatewayDep) ->
     return await config_cache(request).get(gateway, key)
 
 
-@router.post("/v1/widget/sessions", response_model=WidgetSession, responses=problem_responses(403, 404))
-async def widget_session(body: WidgetSessionRequest, gateway: GatewayDep) -> Response:
+@router.post("/v1/widget/sessions", response_model=WidgetSession, responses=problem_responses(403, 404, 429))
+async def widget_session(body: WidgetSessionRequest, request: Request, gateway: GatewayDep) -> Response:
     """Public: a visitor token (15 minutes) for the widget on an allowed site, charged to the tag's key.
 
     Without `visitor_secret` a new visitor is created and its secret returned; with it, the same visitor again.
+    Each client address may start a limited number of sessions per minute (429 with `Retry-After` beyond).
     """
+    await gateway.visitor_throttle.admit(request.client.host if request.client else "unknown")
     headers = {"Authorization": f"Bearer {mint_service_token(secret=gateway.internal_secret, issuer='gateway')}"}
     return await forward(gateway.auth, "POST", "/internal/v1/widget-sessions", body=body, headers=headers)
 

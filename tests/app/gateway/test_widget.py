@@ -11,7 +11,10 @@ import pytest
 
 from app.contracts.api import Scope, Tier
 from app.contracts.widget import normalise_origin, origin_allowed
+from app.gateway.app import build_app as build_gateway_app
+from app.gateway.settings import GatewaySettings
 from tests.app.gateway.conftest import RunningService, Tenant, provision
+from tests.app.harness import serve_app
 
 SITE = "https://www.acme.example"
 
@@ -153,3 +156,20 @@ async def test_a_revoked_key_stops_new_visitor_sessions(gateway: httpx.AsyncClie
     assert (await gateway.delete(f"/v1/api-keys/{acme.key_id}", headers=acme.headers)).status_code == 204
     asked = {"key_id": str(acme.key_id), "host_origin": SITE}
     assert (await gateway.post("/v1/widget/sessions", json=asked)).status_code == 404
+
+
+async def test_one_address_may_start_only_so_many_visitor_sessions_a_minute(
+    gateway_settings: GatewaySettings, acme: Tenant
+) -> None:
+    settings = gateway_settings.model_copy(update={"widget_sessions_per_client_per_minute": 3})
+    async with (
+        serve_app(build_gateway_app(settings)) as server,
+        httpx.AsyncClient(base_url=server.base_url, timeout=10) as gateway,
+    ):
+        assert (await set_up(gateway, acme)).status_code == 200
+        asked = {"key_id": str(acme.key_id), "host_origin": SITE}
+        statuses = [(await gateway.post("/v1/widget/sessions", json=asked)).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        refused = await gateway.post("/v1/widget/sessions", json=asked)
+        assert 0 < int(refused.headers["retry-after"]) <= 60
+        assert refused.json()["type"] == "/problems/rate-limited"
