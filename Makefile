@@ -21,9 +21,11 @@ MODEL ?= Qwen/Qwen2.5-7B-Instruct-AWQ
 GPU ?= nvidia-l4
 CAPACITY_ARGS ?=
 BASE ?= build/render-base
+ENGINE_URL ?=
+EVAL_ARGS ?=
 
 .PHONY: capacity help setup vllm-env test test-fast lint fmt typecheck render render-all run bench config-docs roles-doc audit services clean images-lint policy render-diff
-.PHONY: eval-pii eval-guardrails
+.PHONY: eval eval-pii eval-guardrails
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -125,6 +127,9 @@ chart-check: setup ## the real charts: helm template of every release of every s
 
 policy: setup ## the CrossGuard pack's rules over every render and planted resources, and the pack over gRPC
 	$(PY) -m pytest -q tests/infra/test_policy.py tests/infra/test_policy_pack.py
+
+eval: setup ## the classifier on the golden set (simulator, or ENGINE_URL=<vLLM /v1>; EVAL_ARGS='--model .. --gate') -> build/eval/classifier.json
+	HELPLINE_EVAL_ENGINE_URL='$(ENGINE_URL)' $(PY) -m eval.classifier $(EVAL_ARGS)
 
 eval-pii: setup ## PII detection precision/recall per kind on eval/pii -> build/eval/pii.json
 	$(PY) -m eval.pii

@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import create_model, field_validator
 from pydantic.fields import FieldInfo
 
+from eval.classifier import records as eval_records
+from eval.gate import DEFAULT_MAX_MACRO_F1_DROP, DEFAULT_MAX_RECALL_DROP, GateMargins
 from infra.capacity.architectures import known_model
 from infra.capacity.gpus import gpu_profile
 from infra.capacity.planner import EngineLimits, plan_memory
@@ -264,6 +266,21 @@ class _ServingKeys(ConfigSection):
         ge=10,
         le=1800,
     )
+    eval_max_macro_f1_drop: float = key(
+        "evalMaxMacroF1Drop",
+        "Evaluation gate: the most the classifier's macro-F1 (intent or emotion, 0-1) may fall below the baseline "
+        "revision's recorded evaluation (eval/baselines/classifier.json) for a stack to serve a new revision.",
+        DEFAULT_MAX_MACRO_F1_DROP,
+        ge=0,
+        le=1,
+    )
+    eval_max_class_recall_drop: float = key(
+        "evalMaxClassRecallDrop",
+        "Evaluation gate: the most any one intent's or emotion's recall (0-1) may fall below the baseline's.",
+        DEFAULT_MAX_RECALL_DROP,
+        ge=0,
+        le=1,
+    )
     hf_token: bool = key(
         "hfToken",
         "Hugging Face token for gated or private models; only the model-loader Job receives it.",
@@ -363,6 +380,7 @@ class ServingConfig(_RoleKeys):
                     "must differ from chatServedModelName (the router routes by served name)",
                 )
             )
+        found.extend(self._evaluation_issues(classifier))
         if self.router_max_replicas < self.router_min_replicas:
             found.append(
                 ConfigIssue(
@@ -376,6 +394,21 @@ class ServingConfig(_RoleKeys):
         if cluster.is_prod:
             found.extend(self._prod_issues())
         return found
+
+    def _evaluation_issues(self, classifier: ModelSpec) -> list[ConfigIssue]:
+        """The classifier revision must be the evaluated baseline, or have a recorded evaluation that passes the
+        gate against it (eval/gate.py); the issue carries the gate's numbers and the classes that got worse."""
+        margins = GateMargins(self.eval_max_macro_f1_drop, self.eval_max_class_recall_drop)
+        verdict = eval_records.verdict_for(classifier.model_id, classifier.revision, margins, eval_records.load())
+        if verdict.passed:
+            return []
+        return [
+            ConfigIssue(
+                "classifierModelRevision",
+                classifier.revision,
+                f"the evaluation gate refuses {classifier.model_id}@{classifier.revision[:12]}: {verdict.explain()}",
+            )
+        ]
 
     def _prod_issues(self) -> list[ConfigIssue]:
         found: list[ConfigIssue] = []
