@@ -1,7 +1,7 @@
 """Customers' 1-5 satisfaction ratings of finished conversations (CSAT, asked by the widget).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from app.core.db import UtcDateTime
 
-revision = "0005"
-down_revision = "0004"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
