@@ -25,7 +25,7 @@ ENGINE_URL ?=
 EVAL_ARGS ?=
 
 .PHONY: capacity help setup vllm-env test test-fast lint fmt typecheck render render-all run bench config-docs roles-doc audit services clean images-lint policy render-diff
-.PHONY: eval eval-pii eval-guardrails
+.PHONY: eval eval-pii eval-guardrails eval-retrieval
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -130,6 +130,9 @@ policy: setup ## the CrossGuard pack's rules over every render and planted resou
 
 eval: setup ## the classifier on the golden set (simulator, or ENGINE_URL=<vLLM /v1>; EVAL_ARGS='--model .. --gate') -> build/eval/classifier.json
 	HELPLINE_EVAL_ENGINE_URL='$(ENGINE_URL)' $(PY) -m eval.classifier $(EVAL_ARGS)
+
+eval-retrieval: setup ## recall@k and MRR per retrieval method on eval/retrieval + the calibrated threshold -> build/eval/retrieval.json (RETRIEVAL_ARGS="--embedding-url ..." for a real model)
+	$(PY) -m eval.retrieval --check $(RETRIEVAL_ARGS)
 
 eval-pii: setup ## PII detection precision/recall per kind on eval/pii -> build/eval/pii.json
 	$(PY) -m eval.pii

@@ -34,6 +34,7 @@ from app.devrun.demo import (
     SeedingError,
     admin_password,
     banner,
+    import_help_centre,
     mint_widget_token,
     parse_bootstrap_output,
     run_document,
@@ -130,6 +131,11 @@ async def run(config: RunConfig, *, startup_timeout: float) -> int:
         credentials = parse_bootstrap_output(setup_outputs["auth-setup"], password)
         widget_token = await supervisor.guard(
             mint_widget_token(config.url_of("gateway"), credentials.api_key, config.demo.end_user)
+        )
+        imported = await supervisor.guard(import_help_centre(config.url_of("gateway"), credentials.api_key))
+        output.notice(
+            f"demo help centre: {imported['created']} articles created, {imported['updated']} updated, "
+            f"{imported['unchanged']} unchanged"
         )
 
         def write_run_file() -> None:

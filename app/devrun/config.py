@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 #: Served model names of the simulators; the chat service's defaults name the same ones.
 CHAT_MODEL = "helpline-chat"
 CLASSIFIER_MODEL = "helpline-classifier"
+#: The embedding model's served name (the knowledge service's default names the same one).
+EMBEDDING_MODEL = "helpline-embedding"
 #: The context length the simulators serve and the chat service budgets prompts for.
 SIMULATED_MAX_MODEL_LEN = 8192
 
@@ -26,15 +28,19 @@ DEFAULT_PORTS: Mapping[str, int] = {
     "chat-engine-1": 8100,
     "chat-engine-2": 8101,
     "classifier-engine": 8110,
+    "embedding-engine": 8120,
     "router": 8084,
     "auth": 8081,
     "sessions": 8082,
+    "knowledge": 8085,
     "chat": 8083,
     "gateway": 8080,
 }
+#: The simulated chat and classifier engines (replaced by VLLM_BASE_URL). The embedding engine is not among
+#: them: it is simulated in every local run, since a chat vLLM rarely serves an embedding model beside.
 ENGINE_PROCESSES = ("chat-engine-1", "chat-engine-2", "classifier-engine")
 #: The services that own a database schema: each is migrated before it starts.
-DATABASE_SERVICES = ("auth", "sessions", "chat")
+DATABASE_SERVICES = ("auth", "sessions", "knowledge", "chat")
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 _POSTGRES_SCHEMES = ("postgres", "postgresql", "postgresql+asyncpg")

@@ -10,9 +10,11 @@ a test or the benchmark needs to drive the running stack.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +26,8 @@ from app.devrun.config import RunConfig, SimulatedEngines
 from app.devrun.plan import EngineModels
 
 ADMIN_PASSWORD_FILE = "demo-admin-password"  # noqa: S105  (a file name)
+#: The fictional shop's help centre every local run imports for the demo tenant (also the retrieval eval's corpus).
+HELP_CENTRE = Path(__file__).resolve().parents[1] / "knowledge" / "demo_help_centre"
 #: Longest a widget token may live (auth refuses more); the page says when it has expired.
 WIDGET_TOKEN_TTL_SECONDS = 3600
 
@@ -96,6 +100,33 @@ async def mint_widget_token(gateway_url: str, api_key: str, end_user: str) -> st
     if response.status_code != 200:
         raise SeedingError(f"POST /v1/widget-tokens answered {response.status_code}: {response.text[:300]}")
     return str(response.json()["access_token"])
+
+
+def help_centre_archive(folder: Path = HELP_CENTRE) -> bytes:
+    """The demo help centre as a zip (the import API's body), files in a stable order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.glob("*.md")):
+            archive.writestr(path.name, path.read_bytes())
+    return buffer.getvalue()
+
+
+async def import_help_centre(gateway_url: str, api_key: str) -> dict[str, Any]:
+    """Import the demo help centre through the public API, as a tenant admin would (idempotent: a restart on the
+    same data changes nothing). Returns the import's counts."""
+    try:
+        async with httpx.AsyncClient(base_url=gateway_url, timeout=120) as client:
+            response = await client.post(
+                "/v1/knowledge/imports",
+                params={"publish": "true"},
+                content=help_centre_archive(),
+                headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/zip"},
+            )
+    except httpx.TransportError as exc:
+        raise SeedingError(f"the gateway did not answer POST /v1/knowledge/imports ({type(exc).__name__})") from exc
+    if response.status_code != 200:
+        raise SeedingError(f"POST /v1/knowledge/imports answered {response.status_code}: {response.text[:300]}")
+    return dict(response.json())
 
 
 def chat_url(gateway_url: str, widget_token: str) -> str:

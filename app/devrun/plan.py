@@ -19,18 +19,22 @@ from pathlib import Path
 from app.devrun.config import (
     CHAT_MODEL,
     CLASSIFIER_MODEL,
+    EMBEDDING_MODEL,
     SIMULATED_MAX_MODEL_LEN,
     ExternalEngine,
     RunConfig,
     SimulatedEngines,
 )
 from app.devrun.run_secrets import RunSecrets
+from app.knowledge.settings import SIMULATED_MIN_SIMILARITY
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Model ids the simulators report as ``root`` (the stack's defaults; the simulator only echoes them).
 SIMULATED_CHAT_MODEL_ID = "Qwen/Qwen2.5-7B-Instruct-AWQ"
 SIMULATED_CLASSIFIER_MODEL_ID = "Qwen/Qwen2.5-1.5B-Instruct"
 SIMULATED_CLASSIFIER_MAX_MODEL_LEN = 4096
+SIMULATED_EMBEDDING_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+SIMULATED_EMBEDDING_MAX_MODEL_LEN = 256
 #: A local Ctrl-C should not wait the production 25 s drain for a stream someone left open.
 SHUTDOWN_GRACE_SECONDS = 5
 
@@ -89,28 +93,49 @@ def service_env(config: RunConfig, run_secrets: RunSecrets, name: str) -> dict[s
     }
 
 
+def simulated_engine(
+    config: RunConfig,
+    run_secrets: RunSecrets,
+    *,
+    name: str,
+    model_id: str,
+    served_name: str,
+    max_model_len: int,
+    extra_args: tuple[str, ...] = (),
+    max_restarts: int = 0,
+) -> ProcessSpec:
+    argv = python_module(
+        "app.enginesim",
+        model_id,
+        "--served-model-name",
+        served_name,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(config.ports[name]),
+        "--max-model-len",
+        str(max_model_len),
+        "--uvicorn-log-level",
+        "warning",
+        "--sim-shutdown-timeout",
+        str(SHUTDOWN_GRACE_SECONDS),
+        *extra_args,
+    )
+    env = {"VLLM_API_KEY": run_secrets.engine_api_key, "ENGINESIM_CONTROL_TOKEN": run_secrets.sim_control_token}
+    return ProcessSpec(name, argv, env, ready_url=f"{config.url_of(name)}/health", max_restarts=max_restarts)
+
+
 def simulated_engines(config: RunConfig, engines: SimulatedEngines, run_secrets: RunSecrets) -> tuple[ProcessSpec, ...]:
     def engine(name: str, model_id: str, served_name: str, max_model_len: int) -> ProcessSpec:
-        argv = python_module(
-            "app.enginesim",
-            model_id,
-            "--served-model-name",
-            served_name,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(config.ports[name]),
-            "--max-model-len",
-            str(max_model_len),
-            "--uvicorn-log-level",
-            "warning",
-            "--sim-shutdown-timeout",
-            str(SHUTDOWN_GRACE_SECONDS),
-            *engines.extra_args,
-        )
-        env = {"VLLM_API_KEY": run_secrets.engine_api_key, "ENGINESIM_CONTROL_TOKEN": run_secrets.sim_control_token}
-        return ProcessSpec(
-            name, argv, env, ready_url=f"{config.url_of(name)}/health", max_restarts=engines.max_restarts
+        return simulated_engine(
+            config,
+            run_secrets,
+            name=name,
+            model_id=model_id,
+            served_name=served_name,
+            max_model_len=max_model_len,
+            extra_args=engines.extra_args,
+            max_restarts=engines.max_restarts,
         )
 
     return (
@@ -122,14 +147,32 @@ def simulated_engines(config: RunConfig, engines: SimulatedEngines, run_secrets:
     )
 
 
+def embedding_engine(config: RunConfig, run_secrets: RunSecrets) -> ProcessSpec:
+    """The simulated embedding model (``--runner pooling``, as vLLM serves one), in every local run (with the
+    simulators' extra flags when the chat engines are simulated too)."""
+    extra_args = config.engine.extra_args if isinstance(config.engine, SimulatedEngines) else ()
+    return simulated_engine(
+        config,
+        run_secrets,
+        name="embedding-engine",
+        model_id=SIMULATED_EMBEDDING_MODEL_ID,
+        served_name=EMBEDDING_MODEL,
+        max_model_len=SIMULATED_EMBEDDING_MAX_MODEL_LEN,
+        extra_args=("--runner", "pooling", *extra_args),
+        max_restarts=3,
+    )
+
+
 def router_backends(config: RunConfig, models: EngineModels) -> dict[str, dict[str, list[str]]]:
     """``ROUTER_BACKENDS``: the simulators by model, or every model on the one vLLM."""
+    embedding = {EMBEDDING_MODEL: {"static": [config.url_of("embedding-engine")]}}
     if isinstance(config.engine, ExternalEngine):
         origin = [config.engine.base_url]
-        return {models.chat: {"static": origin}, models.classifier: {"static": origin}}
+        return {models.chat: {"static": origin}, models.classifier: {"static": origin}, **embedding}
     return {
         models.chat: {"static": [config.url_of("chat-engine-1"), config.url_of("chat-engine-2")]},
         models.classifier: {"static": [config.url_of("classifier-engine")]},
+        **embedding,
     }
 
 
@@ -165,7 +208,16 @@ def build_plan(config: RunConfig, run_secrets: RunSecrets, models: EngineModels,
         "HELPLINE_FALLBACK_MODEL": models.classifier,
         "HELPLINE_FALLBACK_MAX_MODEL_LEN": str(min(models.max_model_len, SIMULATED_CLASSIFIER_MAX_MODEL_LEN)),
         "HELPLINE_PII_VAULT_KEY": run_secrets.pii_vault_key,
+        "HELPLINE_KNOWLEDGE_URL": config.url_of("knowledge"),
         **({"HELPLINE_ENGINE_API_KEY": key} if key else {}),
+    }
+    knowledge_env = {
+        "HELPLINE_DATABASE_URL": config.database_url_of("knowledge"),
+        # through the router, like chat's models; the simulated embedding engine takes the run's engine key
+        "HELPLINE_EMBEDDING_URL": f"{config.url_of('router')}/v1",
+        "HELPLINE_EMBEDDING_MODEL": EMBEDDING_MODEL,
+        "HELPLINE_EMBEDDING_API_KEY": run_secrets.engine_api_key,
+        "HELPLINE_MIN_SIMILARITY": str(SIMULATED_MIN_SIMILARITY),
     }
     router = ProcessSpec(
         "router",
@@ -205,6 +257,11 @@ def build_plan(config: RunConfig, run_secrets: RunSecrets, models: EngineModels,
             },
         ),
         ProcessSpec(
+            "knowledge-setup",
+            python_module("app.knowledge", "migrate"),
+            {**service_env(config, run_secrets, "knowledge"), **knowledge_env},
+        ),
+        ProcessSpec(
             "chat-setup",
             python_module("app.chat", "migrate"),
             {**service_env(config, run_secrets, "chat"), "HELPLINE_DATABASE_URL": config.database_url_of("chat")},
@@ -213,18 +270,22 @@ def build_plan(config: RunConfig, run_secrets: RunSecrets, models: EngineModels,
     services = (
         service("auth", "app.auth", auth_env, "serve"),
         service("sessions", "app.sessions", {"HELPLINE_DATABASE_URL": config.database_url_of("sessions")}, "serve"),
+        service("knowledge", "app.knowledge", knowledge_env, "serve"),
         service("chat", "app.chat", chat_env, "serve"),
     )
     gateway_env = {
         "HELPLINE_AUTH_URL": config.url_of("auth"),
         "HELPLINE_SESSIONS_URL": config.url_of("sessions"),
         "HELPLINE_CHAT_URL": config.url_of("chat"),
+        "HELPLINE_KNOWLEDGE_URL": config.url_of("knowledge"),
         **redis,
     }
     gateway = service("gateway", "app.gateway", gateway_env, "serve")
     stages: list[tuple[ProcessSpec, ...]] = []
-    if isinstance(config.engine, SimulatedEngines):
-        stages.append(simulated_engines(config, config.engine, run_secrets))
+    engines = (
+        simulated_engines(config, config.engine, run_secrets) if isinstance(config.engine, SimulatedEngines) else ()
+    )
+    stages.append((*engines, embedding_engine(config, run_secrets)))
     stages.append((router,))
     setup_before = len(stages)  # engines, router and the migrations start together: they do not depend on each other
     stages += [services, (gateway,)]

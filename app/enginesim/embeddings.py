@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import Any
 
-from app.enginesim.errors import invalid_request
+from app.enginesim.errors import invalid_request, prompt_too_long
 from app.enginesim.protocol import EmbeddingRequest
 from app.enginesim.tokenizer import count_tokens
 
@@ -135,12 +135,8 @@ def embeddings_response(body: EmbeddingRequest, *, model: str, max_model_len: in
     prompt_tokens = 0
     for index, text in enumerate(texts):
         tokens = count_tokens(text) + 2  # [CLS] and [SEP]
-        if tokens > max_model_len:
-            raise invalid_request(
-                f"This model's maximum context length is {max_model_len} tokens. However, you requested "
-                f"{tokens} tokens in the input for embedding generation. Please reduce the length of the input.",
-                param="input_tokens",
-            )
+        if tokens > max_model_len:  # vLLM 0.32's pooling runner refuses it as it refuses a long chat prompt
+            raise prompt_too_long(max_model_len=max_model_len, prompt_tokens=tokens)
         prompt_tokens += tokens
         data.append({"index": index, "object": "embedding", "embedding": _encoded(embed(text), body.encoding_format)})
     return {

@@ -27,7 +27,7 @@ from app.router.settings import KubernetesBackends, RouterSettings
 
 log = get_logger(__name__)
 
-PROXIED_PATHS = ("/v1/chat/completions", "/v1/completions")
+PROXIED_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 KEEPALIVE_CONNECTIONS = 128
 #: Idle connections to a replica are dropped after this long. vLLM's uvicorn closes them after 5 s
 #: (``VLLM_HTTP_TIMEOUT_KEEP_ALIVE``), the same as httpx's default expiry: a request sent on a connection the

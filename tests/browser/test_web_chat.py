@@ -177,7 +177,7 @@ def test_an_answer_cut_short_by_the_engine_is_marked_and_explained(
         httpx.post(f"{engine}/sim/faults", json=fault, headers=control).raise_for_status()
     try:
         open_chat(page, widget_link(api, local_run.info.api_key, f"visitor-{secrets.token_hex(4)}"))
-        page.get_by_role("textbox", name="Your message").fill("Please explain my bill.")
+        page.get_by_role("textbox", name="Your message").fill("Where can I download my invoice?")
         page.keyboard.press("Enter")
         answer = page.locator(".message--assistant").last
         expect(answer.locator(".message__note")).to_have_text("This answer was interrupted.", timeout=30_000)

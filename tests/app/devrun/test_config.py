@@ -27,9 +27,11 @@ def test_default_ports_are_the_designs() -> None:
         "chat-engine-1": 8100,
         "chat-engine-2": 8101,
         "classifier-engine": 8110,
+        "embedding-engine": 8120,
         "router": 8084,
         "auth": 8081,
         "sessions": 8082,
+        "knowledge": 8085,
         "chat": 8083,
         "gateway": 8080,
     }
@@ -146,4 +148,4 @@ def test_a_real_vllm_replaces_the_engine_processes(tmp_path: Path) -> None:
         engine=ExternalEngine(base_url="http://gpu:8000", api_key=None, chat_model=None, classifier_model=None),
     )
     assert simulated.processes == tuple(DEFAULT_PORTS)
-    assert external.processes == ("router", "auth", "sessions", "chat", "gateway")
+    assert external.processes == ("embedding-engine", "router", "auth", "sessions", "knowledge", "chat", "gateway")

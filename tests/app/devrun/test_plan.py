@@ -10,6 +10,7 @@ import pytest
 from app.devrun.config import DEFAULT_PORTS, ExternalEngine, RunConfig, SimulatedEngines
 from app.devrun.plan import EngineModels, Plan, build_plan
 from app.devrun.run_secrets import RunSecrets, generate_run_secrets
+from app.knowledge.settings import SIMULATED_MIN_SIMILARITY
 
 MODELS = EngineModels(chat="helpline-chat", classifier="helpline-classifier", max_model_len=8192)
 
@@ -30,13 +31,15 @@ def names(plan: Plan) -> list[list[str]]:
 def test_start_order_is_the_request_path_backwards(tmp_path: Path, run_secrets: RunSecrets) -> None:
     plan = build_plan(simulated(tmp_path), run_secrets, MODELS, admin_password="pw")
     assert names(plan) == [
-        ["chat-engine-1", "chat-engine-2", "classifier-engine"],
+        ["chat-engine-1", "chat-engine-2", "classifier-engine", "embedding-engine"],
         ["router"],
-        ["auth", "sessions", "chat"],
+        ["auth", "sessions", "knowledge", "chat"],
         ["gateway"],
     ]
-    assert [spec.name for spec in plan.setup] == ["auth-setup", "sessions-setup", "chat-setup"]
-    assert plan.stages[plan.setup_before] == tuple(plan.process(name) for name in ("auth", "sessions", "chat"))
+    assert [spec.name for spec in plan.setup] == ["auth-setup", "sessions-setup", "knowledge-setup", "chat-setup"]
+    services = ("auth", "sessions", "knowledge", "chat")
+    assert plan.stages[plan.setup_before] == tuple(plan.process(name) for name in services)
+    assert plan.process("knowledge-setup").argv[2:] == ("app.knowledge", "migrate")
     assert plan.process("auth-setup").argv[2:5] == ("app.auth", "bootstrap", "--migrate")
     assert plan.process("chat-setup").argv[2:] == ("app.chat", "migrate")
 
@@ -52,7 +55,7 @@ def test_readiness_is_health_for_engines_and_readyz_for_services(tmp_path: Path,
 def test_only_engines_restart(tmp_path: Path, run_secrets: RunSecrets) -> None:
     plan = build_plan(simulated(tmp_path), run_secrets, MODELS, admin_password="pw")
     restarting = {spec.name for stage in plan.stages for spec in stage if spec.max_restarts > 0}
-    assert restarting == {"chat-engine-1", "chat-engine-2", "classifier-engine"}
+    assert restarting == {"chat-engine-1", "chat-engine-2", "classifier-engine", "embedding-engine"}
 
 
 def test_secrets_travel_in_the_environment_never_on_the_command_line(tmp_path: Path, run_secrets: RunSecrets) -> None:
@@ -104,9 +107,23 @@ def test_the_request_path_is_wired_through_the_router(tmp_path: Path, run_secret
     assert backends == {
         "helpline-chat": {"static": ["http://127.0.0.1:8100", "http://127.0.0.1:8101"]},
         "helpline-classifier": {"static": ["http://127.0.0.1:8110"]},
+        "helpline-embedding": {"static": ["http://127.0.0.1:8120"]},
     }
     served = [spec.argv[spec.argv.index("--served-model-name") + 1] for spec in plan.stages[0]]
-    assert served == ["helpline-chat", "helpline-chat", "helpline-classifier"]
+    assert served == ["helpline-chat", "helpline-chat", "helpline-classifier", "helpline-embedding"]
+    assert "--runner" in plan.process("embedding-engine").argv
+
+
+def test_the_knowledge_service_is_wired_and_embeds_through_the_router(tmp_path: Path, run_secrets: RunSecrets) -> None:
+    plan = build_plan(simulated(tmp_path), run_secrets, MODELS, admin_password="pw")
+    knowledge = plan.process("knowledge").env
+    assert knowledge["HELPLINE_EMBEDDING_URL"] == "http://127.0.0.1:8084/v1"
+    assert knowledge["HELPLINE_EMBEDDING_MODEL"] == "helpline-embedding"
+    assert knowledge["HELPLINE_EMBEDDING_API_KEY"] == run_secrets.engine_api_key
+    assert knowledge["HELPLINE_MIN_SIMILARITY"] == str(SIMULATED_MIN_SIMILARITY)
+    assert knowledge["HELPLINE_DATABASE_URL"].endswith("/knowledge.db")
+    assert plan.process("chat").env["HELPLINE_KNOWLEDGE_URL"] == "http://127.0.0.1:8085"
+    assert plan.process("gateway").env["HELPLINE_KNOWLEDGE_URL"] == "http://127.0.0.1:8085"
 
 
 def test_embedded_data_stores_by_default(tmp_path: Path, run_secrets: RunSecrets) -> None:
@@ -137,10 +154,11 @@ def test_a_real_vllm_is_reached_through_the_router_in_static_mode(tmp_path: Path
     config = RunConfig(state_dir=tmp_path, ports=DEFAULT_PORTS, engine=engine)
     models = EngineModels(chat="qwen2.5-7b-instruct", classifier="qwen2.5-7b-instruct", max_model_len=32768)
     plan = build_plan(config, run_secrets, models, admin_password="pw")
-    assert names(plan) == [["router"], ["auth", "sessions", "chat"], ["gateway"]]
-    assert plan.setup_before == 1
+    assert names(plan) == [["embedding-engine"], ["router"], ["auth", "sessions", "knowledge", "chat"], ["gateway"]]
+    assert plan.setup_before == 2
     assert json.loads(plan.process("router").env["ROUTER_BACKENDS"]) == {
-        "qwen2.5-7b-instruct": {"static": ["http://gpu:8000"]}
+        "qwen2.5-7b-instruct": {"static": ["http://gpu:8000"]},
+        "helpline-embedding": {"static": ["http://127.0.0.1:8120"]},  # the embedding model stays simulated
     }
     chat = plan.process("chat").env
     assert chat["HELPLINE_ENGINE_API_KEY"] == "vllm-key"

@@ -15,7 +15,7 @@ from app.enginesim.config import SimConfig
 from app.enginesim.server import Simulator
 from app.knowledge.app import MIGRATIONS, build_app
 from app.knowledge.models import SCHEMA
-from app.knowledge.settings import KnowledgeSettings
+from app.knowledge.settings import SIMULATED_MIN_SIMILARITY, KnowledgeSettings
 from tests.app.harness import PostgresDatabase, RunningServer, migrate, serve_app
 
 EMBEDDING_MODEL = "helpline-embedding"
@@ -46,6 +46,7 @@ def knowledge_settings(database_url: str, internal_secret: str, embedding_url: s
         internal_token_secret=SecretStr(internal_secret),
         embedding_url=embedding_url,
         embedding_model=EMBEDDING_MODEL,
+        min_similarity=SIMULATED_MIN_SIMILARITY,  # the simulator's embeddings (the default is the real model's)
         database_pool_size=2,
         database_max_overflow=2,
         log_level="WARNING",
