@@ -120,10 +120,10 @@ images-lint: setup ## hadolint + checkov on images/ (the service image; no Docke
 	.venv/bin/hadolint --config images/.hadolint.yaml images/*.Dockerfile
 	$(CHECKOV) --framework dockerfile --skip-download --quiet --compact $(addprefix -f ,$(wildcard images/*.Dockerfile))
 
-chart-check: setup ## the real charts: helm template of every release of every session render, Pod Security admission, schema, pack, images, values keys
+chart-check: setup ## the real charts: helm template of every release of every session render, Pod Security admission, schema, pack, checkov, images, values keys
 	$(PY) -m pytest -q tests/infra/test_chart_output.py tests/infra/test_chart_fixes.py tests/infra/test_chart_images.py \
 		tests/infra/test_chart_policy.py tests/infra/test_chart_values.py tests/infra/test_pod_security_admission.py \
-		tests/infra/test_pod_security_standards.py
+		tests/infra/test_pod_security_standards.py tests/infra/test_chart_checkov.py
 
 policy: setup ## the CrossGuard pack's rules over every render and planted resources, and the pack over gRPC
 	$(PY) -m pytest -q tests/infra/test_policy.py tests/infra/test_policy_pack.py

@@ -33,6 +33,17 @@ def _image(component: str) -> dict[str, str]:
     return {"repository": image.repository, "tag": image.tag, "digest": image.digest}
 
 
+#: The chart sets no resources. Requests near each component's idle working set on a cluster of our size, and a
+#: memory limit with room for the certificate and secret caches to grow (the controller and cainjector cache every
+#: Certificate and Secret they watch); no CPU limit (throttling a webhook times out API calls).
+CERT_MANAGER_RESOURCES: dict[str, dict[str, dict[str, str]]] = {
+    "controller": {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"memory": "256Mi"}},
+    "webhook": {"requests": {"cpu": "20m", "memory": "48Mi"}, "limits": {"memory": "128Mi"}},
+    "cainjector": {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"memory": "256Mi"}},
+    "startupapicheck": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
+}
+
+
 def cert_manager_values(replicas: int) -> dict[str, Any]:
     """Helm values: CRDs kept on uninstall, Gateway API support on, images by digest, HA in prod, API-access labels.
 
@@ -43,7 +54,12 @@ def cert_manager_values(replicas: int) -> dict[str, Any]:
     pdb = {"enabled": replicas >= 2, "minAvailable": 1}
 
     def component(name: str) -> dict[str, Any]:
-        return {"image": _image(name), "podLabels": api_access, "nodeSelector": system_nodes}
+        return {
+            "image": _image(name),
+            "podLabels": api_access,
+            "nodeSelector": system_nodes,
+            "resources": dict(CERT_MANAGER_RESOURCES[name]),
+        }
 
     return {
         "crds": {"enabled": True, "keep": True},

@@ -59,14 +59,14 @@ class Scan:
     checks_run: dict[str, int]
 
 
-def load_skips() -> list[Skip]:
-    if not SKIPS_FILE.exists():
+def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
+    if not path.exists():
         return []
-    entries = yaml.safe_load(SKIPS_FILE.read_text()) or []
+    entries = yaml.safe_load(path.read_text()) or []
     skips = []
     for entry in entries:
         if not entry.get("reason"):
-            raise ValueError(f"{SKIPS_FILE.name}: skip {entry.get('id')} has no reason")
+            raise ValueError(f"{path.name}: skip {entry.get('id')} has no reason")
         skips.append(Skip(entry["id"], entry["reason"], tuple(entry.get("resources") or ())))
     return skips
 
@@ -88,9 +88,10 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
-def run_frameworks(targets: list[Path], frameworks: list[str]) -> Scan:
-    """Every framework over every target (folders or files) in one checkov process."""
-    skips = load_skips()
+def run_frameworks(targets: list[Path], frameworks: list[str], skips: list[Skip] | None = None) -> Scan:
+    """Every framework over every target (folders or files) in one checkov process; ``skips`` defaults to the
+    render's (checkov-skips.yaml)."""
+    skips = load_skips() if skips is None else skips
     global_skips = sorted({s.id for s in skips if not s.resources})
     command = [str(CHECKOV), "--framework", *frameworks, "--skip-download", "--output", "json", "--quiet", "--compact"]
     for target in targets:

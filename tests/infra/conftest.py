@@ -28,8 +28,9 @@ def _uses(item: pytest.Item, fixture: str) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that read the checkov scan run last (the sort is stable: the rest keep their order)."""
-    items.sort(key=lambda item: _uses(item, "checkov_scan"))
+    """Tests that read a checkov scan run last (the sort is stable: the rest keep their order): the session's, which
+    runs in the background, and the chart output's (test_chart_checkov.py), which needs every chart templated first."""
+    items.sort(key=lambda item: _uses(item, "checkov_scan") or _uses(item, "chart_findings"))
 
 
 @pytest.fixture(scope="session")
