@@ -89,6 +89,7 @@ def build_app(settings: ChatSettings) -> FastAPI:
     app.state.profiles = profiles
     app.state.safety = safety
     app.state.ladder = ladder
+    app.state.records = records
     app.state.turns = TurnService(
         settings=settings,
         sessions=sessions,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.chat.escalation import Classification
 from app.chat.models import MessageClassification, UsageRecord
+from app.contracts.api import MessageClassification as ClassificationView
 from app.core.db import Database
 
 
@@ -69,3 +70,21 @@ class Records:
                 )
             )
         return previous
+
+    async def classifications(
+        self, tenant_id: UUID, conversation_id: UUID, limit: int = 500
+    ) -> list[ClassificationView]:
+        """The classifier's verdicts on a conversation's customer messages, oldest first (for the agent desk)."""
+        async with self._database.transaction() as session:
+            rows = await session.scalars(
+                select(MessageClassification)
+                .where(
+                    MessageClassification.conversation_id == conversation_id,
+                    MessageClassification.tenant_id == tenant_id,
+                )
+                .order_by(MessageClassification.message_id)
+                .limit(limit)
+            )
+            return [
+                ClassificationView(message_id=row.message_id, intent=row.intent, emotion=row.emotion) for row in rows
+            ]

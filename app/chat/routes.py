@@ -14,10 +14,19 @@ from starlette.responses import Response, StreamingResponse
 from app.chat import data_rights
 from app.chat.completions import CompletionsProxy
 from app.chat.profiles import ProfileStore
+from app.chat.records import Records
 from app.chat.safety import TurnSafety
 from app.chat.turns import TurnEvent, TurnRequest, TurnService
 from app.contracts.access import ADMIN, AGENT_DESK
-from app.contracts.api import AssistantProfile, ErrorEvent, MessageCreate, Problem, Scope, TurnResult
+from app.contracts.api import (
+    AssistantProfile,
+    ErrorEvent,
+    MessageClassification,
+    MessageCreate,
+    Problem,
+    Scope,
+    TurnResult,
+)
 from app.contracts.data_rights import ChatErasure, ChatExport, ConversationIds
 from app.contracts.internal import TURN_MODEL_HEADER, TURN_REPLAYED_HEADER, IdentityClaims
 from app.contracts.safety import GuardrailEvent, SafetyPolicy
@@ -57,8 +66,13 @@ async def _safety(request: Request) -> TurnSafety:
     return request.app.state.safety
 
 
+async def _records(request: Request) -> Records:
+    return request.app.state.records
+
+
 Turns = Annotated[TurnService, Depends(_turns)]
 Safety = Annotated[TurnSafety, Depends(_safety)]
+ChatRecords = Annotated[Records, Depends(_records)]
 AgentDesk = Annotated[IdentityClaims, Depends(require_access(AGENT_DESK))]  # people only, as sessions' desk
 Completions = Annotated[CompletionsProxy, Depends(_completions)]
 Profiles = Annotated[ProfileStore, Depends(_profiles)]
@@ -183,3 +197,11 @@ async def export_subject(body: ConversationIds, identity: DataAdmin, safety: Saf
 @router.post("/data-subjects:erase", tags=["data rights"])
 async def erase_subject(body: ConversationIds, identity: DataAdmin, request: Request) -> ChatErasure:
     return await data_rights.erase(request.app.state.database, identity.tenant_id, body.conversation_ids)
+
+
+@router.get("/agent/conversations/{conversation_id}/classifications", tags=["agent desk"])
+async def list_classifications(
+    conversation_id: UUID, identity: AgentDesk, records: ChatRecords
+) -> list[MessageClassification]:
+    """The classifier's intent and emotion of each customer message of a conversation, oldest first."""
+    return await records.classifications(identity.tenant_id, conversation_id)

@@ -194,6 +194,14 @@ class Feedback(Model):
     created_at: datetime
 
 
+class MessageClassification(Model):
+    """The classifier's verdict on one customer message (agents see it beside the message)."""
+
+    message_id: UUID
+    intent: str | None
+    emotion: str | None
+
+
 class AgentReply(Model):
     content: MessageText
 
@@ -354,6 +362,7 @@ WEBHOOK_EVENT_TYPES = (
     "conversation.escalated",
     "conversation.claimed",
     "conversation.resolved",
+    "conversation.handed_back",
     "conversation.closed",
     "feedback.submitted",
 )
@@ -363,6 +372,7 @@ WebhookEventType = Literal[
     "conversation.escalated",
     "conversation.claimed",
     "conversation.resolved",
+    "conversation.handed_back",
     "conversation.closed",
     "feedback.submitted",
 ]

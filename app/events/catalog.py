@@ -24,6 +24,7 @@ class EventType(StrEnum):
     CONVERSATION_ESCALATED = "conversation.escalated"  # waiting for a person (customer asked, or chat's rules)
     CONVERSATION_CLAIMED = "conversation.claimed"
     CONVERSATION_RESOLVED = "conversation.resolved"
+    CONVERSATION_HANDED_BACK = "conversation.handed_back"  # an agent gave it back to the assistant
     CONVERSATION_CLOSED = "conversation.closed"
     FEEDBACK_SUBMITTED = "feedback.submitted"
     CSAT_SUBMITTED = "csat.submitted"  # the customer rated a resolved or closed conversation (1-5)

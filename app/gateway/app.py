@@ -14,6 +14,7 @@ from app.core.app_factory import ReadinessCheck, create_app
 from app.core.internal_client import InternalClient
 from app.core.redis import redis_client
 from app.gateway.admission import Gatekeeper
+from app.gateway.agent_queue import QueueWatch
 from app.gateway.body_limit import BodyLimitMiddleware
 from app.gateway.components import Gateway
 from app.gateway.credentials import Authenticator, AuthKeyStates, LocalKeyCache, ServiceToken
@@ -25,6 +26,7 @@ from app.gateway.ratelimit import RequestLimiter, redis_storage
 from app.gateway.routes import (
     admin,
     agent,
+    agent_workspace,
     auth,
     completions,
     conversations,
@@ -100,6 +102,9 @@ def build_components(settings: GatewaySettings) -> Gateway:
         visitor_throttle=VisitorSessionThrottle(
             limiter.storage, per_client_per_minute=settings.widget_sessions_per_client_per_minute
         ),
+        agent_queue=QueueWatch(
+            poll_seconds=settings.agent_queue_poll_seconds, stream_seconds=settings.agent_queue_stream_seconds
+        ),
     )
 
 
@@ -135,6 +140,8 @@ def build_app(settings: GatewaySettings, components: Gateway | None = None) -> F
         routers=[
             conversations.router,
             agent.router,
+            agent.queue_router,
+            agent_workspace.router,
             admin.router,
             data_rights.router,
             webhooks.router,

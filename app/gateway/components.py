@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.core.internal_client import InternalClient
 from app.gateway.admission import Gatekeeper
+from app.gateway.agent_queue import QueueWatch
 from app.gateway.credentials import Authenticator
 from app.gateway.jwks import JwksCache
 from app.gateway.login_throttle import LoginThrottle
@@ -26,6 +27,7 @@ class Gateway:
     gatekeeper: Gatekeeper
     login_throttle: LoginThrottle
     visitor_throttle: VisitorSessionThrottle
+    agent_queue: QueueWatch = field(default_factory=QueueWatch)
 
     async def aclose(self) -> None:
         await self.gatekeeper.drain()

@@ -52,6 +52,12 @@ class GatewaySettings(ServiceSettings):
     user_requests_per_minute: int = Field(
         default=600, ge=1, description="Request limit of agents and admins (user tokens have no API key tier)."
     )
+    agent_queue_poll_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="How often an agent's live queue stream re-reads the queue."
+    )
+    agent_queue_stream_seconds: float = Field(
+        default=240.0, ge=10, le=280, description="A live queue stream ends (the page reconnects) after this long."
+    )
     login_failures_per_account_client: int = Field(
         default=10,
         ge=1,

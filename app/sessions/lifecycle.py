@@ -1,6 +1,7 @@
 """The conversation lifecycle as pure rules: which action is allowed in which status, and where it leads.
 
     bot --(customer asks / chat's rules)--> waiting_human --(agent claims)--> with_agent --(agent resolves)--> resolved
+     ^_________________ agent hands back to the assistant (from waiting_human or with_agent) _______/
      \\_____________________ customer closes (from any open status) ____________________________________--> closed
 
 Each rule returns the new status, or None when the action is already done (repeating it is harmless: a client
@@ -85,3 +86,13 @@ def resolve(status: Status, assigned: UUID | None, agent: UUID, *, is_admin: boo
         raise _state_conflict(status, "resolve")
     _check_handler(status, assigned, agent, is_admin=is_admin)
     return Status.RESOLVED
+
+
+def hand_back(status: Status, assigned: UUID | None, agent: UUID, *, is_admin: bool) -> Status | None:
+    """Give the conversation back to the assistant (the customer's question is answered, or a person is not
+    needed after all): from waiting or from the agent who has it (or an admin). Repeating it is harmless."""
+    if status == Status.BOT:
+        return None
+    _refuse_terminal(status)
+    _check_handler(status, assigned, agent, is_admin=is_admin)
+    return Status.BOT

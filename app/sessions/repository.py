@@ -47,11 +47,15 @@ async def page_conversations(
     tenant_id: UUID,
     status: ConversationStatus,
     *,
+    assigned_to: UUID | None = None,
     after: tuple[datetime, UUID] | None,
     limit: int,
 ) -> Sequence[Conversation]:
-    """A tenant's conversations in ``status``, longest in it first (the agent desk's queue order)."""
+    """A tenant's conversations in ``status`` (assigned to one agent if given), longest in it first (the agent
+    desk's queue order)."""
     query = select(Conversation).where(Conversation.tenant_id == tenant_id, Conversation.status == status)
+    if assigned_to is not None:
+        query = query.where(Conversation.assigned_agent_id == assigned_to)
     if after is not None:
         query = query.where(tuple_(Conversation.status_changed_at, Conversation.id) > tuple_(*after))
     query = query.order_by(Conversation.status_changed_at, Conversation.id).limit(limit)

@@ -169,10 +169,13 @@ async def list_agent_conversations(
     session: DbSession,
     sessions: Service,
     status_filter: Annotated[ConversationStatus, Query(alias="status")] = ConversationStatus.WAITING_HUMAN,
+    mine: bool = False,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> ConversationPage:
-    return await sessions.list_for_agents(session, identity, status=status_filter, limit=limit, cursor=cursor)
+    return await sessions.list_for_agents(
+        session, identity, status=status_filter, mine=mine, limit=limit, cursor=cursor
+    )
 
 
 @router.get("/agent/conversations/{conversation_id}/messages", tags=["agent"])
@@ -203,3 +206,8 @@ async def agent_reply(
 @router.post("/agent/conversations/{conversation_id}/resolve", tags=["agent"])
 async def resolve(conversation_id: UUID, identity: Agent, session: DbSession, sessions: Service) -> Conversation:
     return await sessions.resolve(session, identity, conversation_id)
+
+
+@router.post("/agent/conversations/{conversation_id}/hand-back", tags=["agent"])
+async def hand_back(conversation_id: UUID, identity: Agent, session: DbSession, sessions: Service) -> Conversation:
+    return await sessions.hand_back(session, identity, conversation_id)

@@ -49,6 +49,7 @@ log = get_logger(__name__)
 NOTICE_WAITING = "A human agent has been requested and will join shortly."
 NOTICE_CLAIMED = "An agent joined the conversation."
 NOTICE_RESOLVED = "The agent resolved the conversation."
+NOTICE_HANDED_BACK = "The assistant is back: it answers your next message."
 #: Handoff metric label for a customer's explicit request (chat's rules use ESCALATION_REASONS).
 CUSTOMER_HANDOFF = "customer_request"
 
@@ -393,11 +394,16 @@ class SessionsService:
         identity: IdentityClaims,
         *,
         status: ConversationStatus,
+        mine: bool = False,
         limit: int,
         cursor: str | None,
     ) -> api.ConversationPage:
+        """``mine``: only the conversations assigned to the calling agent."""
         after = decode_time_cursor(cursor) if cursor else None
-        rows = await repository.page_conversations(session, identity.tenant_id, status, after=after, limit=limit + 1)
+        assigned = agent_id(identity) if mine else None
+        rows = await repository.page_conversations(
+            session, identity.tenant_id, status, assigned_to=assigned, after=after, limit=limit + 1
+        )
         items = [conversation_view(row) for row in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
@@ -446,6 +452,21 @@ class SessionsService:
             self._move(conversation, target)
             self._notice(session, conversation, NOTICE_RESOLVED)
             self._conversation_event(session, conversation, EventType.CONVERSATION_RESOLVED)
+        return conversation_view(conversation)
+
+    async def hand_back(
+        self, session: AsyncSession, identity: IdentityClaims, conversation_id: UUID
+    ) -> api.Conversation:
+        agent = agent_id(identity)
+        conversation = await self._conversation(session, Scope(identity.tenant_id), conversation_id, for_update=True)
+        target = lifecycle.hand_back(
+            conversation.status, conversation.assigned_agent_id, agent, is_admin=identity.role == api.Role.ADMIN
+        )
+        if target is not None:
+            conversation.assigned_agent_id = None
+            self._move(conversation, target)
+            self._notice(session, conversation, NOTICE_HANDED_BACK)
+            self._conversation_event(session, conversation, EventType.CONVERSATION_HANDED_BACK)
         return conversation_view(conversation)
 
     # --- helpers ------------------------------------------------------------------------------------------------

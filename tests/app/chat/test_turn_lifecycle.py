@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from uuid import uuid4
 
 import httpx
 import pytest
 
+from app.chat.escalation import NEGATIVE_EMOTIONS
+from app.contracts.api import Role, Scope
 from app.core.metrics import REGISTRY
 from app.core.sse import SSEParser
 from tests.app.chat.conftest import CHAT_MODEL, Customer, Desk, Engines, home
@@ -117,6 +120,20 @@ async def test_repeated_anger_hands_the_conversation_over(desk: Desk) -> None:
     assert first.named("done")[0]["conversation"]["status"] == "bot"
     second = await customer.send(conversation, "Unacceptable. I am furious about this")
     assert second.named("done")[0]["conversation"]["status"] == "waiting_human"
+
+    # the agent who takes it sees why: each customer message's intent and emotion, oldest first
+    claims = desk.identities.claims(customer.tenant_id, role=Role.AGENT, scopes=[Scope.AGENT], principal="user")
+    path = f"/internal/v1/agent/conversations/{conversation}/classifications"
+    verdicts = (await desk.chat.get(path, headers=desk.identities.headers(claims))).json()
+    customer_ids = [m["id"] for m in await customer.messages(conversation) if m["role"] == "customer"]
+    assert [v["message_id"] for v in verdicts] == customer_ids
+    assert all(v["emotion"] in NEGATIVE_EMOTIONS for v in verdicts)
+    other_tenant = desk.identities.claims(uuid4(), role=Role.AGENT, scopes=[Scope.AGENT], principal="user")
+    assert (await desk.chat.get(path, headers=desk.identities.headers(other_tenant))).json() == []
+    customers_own = await desk.chat.get(
+        path, headers=desk.identities.headers(desk.identities.claims(customer.tenant_id))
+    )
+    assert customers_own.status_code == 403  # people at the desk only
 
 
 async def test_a_failing_classifier_never_costs_the_answer(desk: Desk, engines: Engines) -> None:

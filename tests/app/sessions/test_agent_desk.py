@@ -106,3 +106,41 @@ async def test_an_api_key_with_the_agent_scope_is_not_an_agent(callers: Callers,
         response = await call
         assert response.status_code == 403
         assert response.json()["type"] == "/problems/credential-kind-not-allowed"
+
+
+async def test_mine_lists_only_the_callers_conversations(callers: Callers, tenant: UUID) -> None:
+    mine, theirs = await waiting_conversation(callers, tenant), await waiting_conversation(callers, tenant)
+    me, colleague = callers.agent(tenant), callers.agent(tenant)
+    await me.post(f"/agent/conversations/{mine}/claim")
+    await colleague.post(f"/agent/conversations/{theirs}/claim")
+    listed = (await me.get("/agent/conversations", params={"status": "with_agent", "mine": "true"})).json()
+    assert [c["id"] for c in listed["items"]] == [mine]
+    everyone = (await me.get("/agent/conversations", params={"status": "with_agent"})).json()
+    assert {c["id"] for c in everyone["items"]} == {mine, theirs}
+
+
+async def test_handing_back_returns_the_conversation_to_the_assistant(callers: Callers, tenant: UUID) -> None:
+    conversation_id = await waiting_conversation(callers, tenant)
+    agent, other = callers.agent(tenant), callers.agent(tenant)
+    await agent.post(f"/agent/conversations/{conversation_id}/claim")
+    refused = await other.post(f"/agent/conversations/{conversation_id}/hand-back")
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "/problems/already-claimed"
+
+    handed = (await agent.post(f"/agent/conversations/{conversation_id}/hand-back")).json()
+    assert handed["status"] == "bot"
+    assert handed["assigned_agent_id"] is None
+    assert (await agent.post(f"/agent/conversations/{conversation_id}/hand-back")).status_code == 200  # repeatable
+    transcript = (await agent.get(f"/agent/conversations/{conversation_id}/messages")).json()["items"]
+    assert transcript[-1]["role"] == "system"
+    assert "assistant is back" in transcript[-1]["content"]
+    turn = await callers.api_key(tenant).turn(conversation_id, "One more question")
+    assert turn["mode"] == "bot"  # the assistant answers again
+
+    # a waiting conversation can be handed back too (nobody needed); a resolved one cannot
+    waiting = await waiting_conversation(callers, tenant)
+    assert (await other.post(f"/agent/conversations/{waiting}/hand-back")).json()["status"] == "bot"
+    await agent.post(f"/agent/conversations/{conversation_id}/claim")  # it is in bot status: a state conflict
+    resolved = await waiting_conversation(callers, tenant)
+    await agent.post(f"/agent/conversations/{resolved}/resolve")
+    assert (await agent.post(f"/agent/conversations/{resolved}/hand-back")).status_code == 409

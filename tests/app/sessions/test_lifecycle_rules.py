@@ -85,3 +85,15 @@ def test_resolve() -> None:
 
 def test_every_status_is_covered() -> None:
     assert set(ALL) == lifecycle.TERMINAL | lifecycle.HUMAN | {S.BOT}
+
+
+def test_hand_back() -> None:
+    assert lifecycle.hand_back(S.WITH_AGENT, ME, ME, is_admin=False) == S.BOT
+    assert lifecycle.hand_back(S.WAITING_HUMAN, None, ME, is_admin=False) == S.BOT
+    assert lifecycle.hand_back(S.BOT, None, ME, is_admin=False) is None
+    with pytest.raises(AlreadyClaimedError):
+        lifecycle.hand_back(S.WITH_AGENT, OTHER, ME, is_admin=False)
+    assert lifecycle.hand_back(S.WITH_AGENT, OTHER, ME, is_admin=True) == S.BOT
+    for status in lifecycle.TERMINAL:
+        with pytest.raises(ConversationClosedError):
+            lifecycle.hand_back(status, None, ME, is_admin=True)
