@@ -12,8 +12,9 @@ with the engine simulators at a fixed latency (no jitter), then for each concurr
 Closed loop: each of N workers holds one conversation of ``--turns-per-conversation`` turns at a time and sends
 the next message as soon as the answer is complete (a customer reading instantly: the hardest case). Each
 level runs a bounded number of turns and stops early at ``--max-seconds``. Added overhead = full-path TTFT
-minus direct TTFT at the same concurrency, percentile by percentile. Results: a table on stdout and
-``build/bench/overhead.json``.
+minus direct TTFT at the same concurrency, percentile by percentile. Then the output guardrail's own added TTFT
+(``bench.guardrail``: in-process, guard on vs off on the simulator's answers). Results: tables on stdout and
+``build/bench/overhead.json`` (``output_guardrail`` holds the guardrail's figures).
 
 Why not locust, guidellm or aiperf: the full path is not an OpenAI endpoint (create a conversation, then SSE
 events ``message``/``delta``/``done`` per turn, multi-turn state), guidellm and aiperf only speak OpenAI, and
@@ -44,6 +45,7 @@ import httpx
 import psutil
 
 from app.devrun.launcher import LocalRun, RunInfo
+from bench import guardrail
 from bench.breakdown import mean_ms, scrape
 from bench.cpu import CpuMeter, by_name, by_pid
 from bench.drivers import DirectDriver, Driver, GatewayDriver, TurnSample
@@ -337,10 +339,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_args(argv)
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     document = asyncio.run(bench(settings))
+    document["output_guardrail"] = guardrail.measure()
     path = settings.out_dir / "overhead.json"
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(render_table(document))
     print("\nResident memory:\n" + render_memory(document["resident_memory_mib"]))
+    print()
+    print(guardrail.render(document["output_guardrail"]))
     print(f"\n(written to {path})")
     return 0
 

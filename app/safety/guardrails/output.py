@@ -5,8 +5,8 @@ that could be the start of a number, an address or an identifier (words with dig
 phone number split over several tokens is whole before any of it is shown. Everything released has passed the
 checks below on a window that reaches back over the previous release, so a match across a release boundary is
 still seen. The one exception, for the time to first token: the answer's first word is released as soon as it
-arrives when it is letters only (it cannot be the start of any structured PII) and not the start of a blocked
-word.
+arrives when it is letters only, maybe with an apostrophe or a closing comma or mark (``I'm``, ``Hi,``: it cannot
+be the start of any structured PII), and not the start of a blocked word.
 
 Checks: the system prompt leaking (any ``LEAK_SHINGLE_WORDS`` consecutive words of it), PII the customer did not
 give (emails, cards, IBANs, phones, national ids that are neither a value of this conversation nor in the tenant's
@@ -27,6 +27,9 @@ LEAK_SHINGLE_WORDS = 6
 LOOKBACK_CHARS = 120
 _WORD = re.compile(r"\w+")
 _PII_ISH = re.compile(r"[\d@+]")
+#: A first word released before its end is seen: letters, an apostrophe ("I'm"), a closing mark ("Hi,", "Sorry!").
+#: Never digits, ``+``, ``@`` or ``.``, which could be the start of a number, an email or an address.
+_FIRST_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]*)?[,!?;:]?")
 _BLOCKED = re.compile(
     r"\b(?:fuck\w*|shit\w*|bitch\w*|bastard\w*|asshole\w*|cunt\w*|idiot\w*|moron\w*|retard\w*|stupid customer|"
     r"kill yourself|nigg\w*|fag\w*)\b",
@@ -81,8 +84,8 @@ class StreamGuard:
 
     def _safe_end(self) -> int:
         text = self._text
-        if not re.search(r"\s", text):  # the first word: released at once when it is letters only
-            return len(text) if text.isalpha() and not _blocked_prefix(text) else self._released
+        if not re.search(r"\s", text):  # the first word: released at once when it cannot start any PII
+            return len(text) if _FIRST_WORD.fullmatch(text) and not _blocked_prefix(text) else self._released
         end = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t")) + 1
         while end > self._released:  # hold a trailing run of PII-ish words back, whole
             start = max(text.rfind(" ", 0, end - 1), text.rfind("\n", 0, end - 1)) + 1
