@@ -3,7 +3,7 @@
 The chat model and the classifier are both the tiny model (random weights: the text is noise, the protocol is
 what is checked): streamed deltas, the usage chunk recorded on the answer, the classifier's structured output
 (a JSON object under ``structured_outputs.json``, whitespace-padded ones included), and the engine core killed
-mid-stream: vLLM sends its error in band, the API server exits, and the next turn is a clear problem.
+mid-stream: vLLM sends its error in band, the API server exits, and the next turn gets the "everything down" reply.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from app.chat.degraded_answers import EVERYTHING_DOWN_TEXT
 from app.chat.engine import EngineClient
 from app.chat.escalation import CLASSIFIER_SCHEMA
 from app.chat.settings import ChatSettings
@@ -116,7 +117,8 @@ async def test_the_engine_core_killed_mid_stream(
     http: httpx.AsyncClient, local_run: LocalRun, real_vllm: RealVllm
 ) -> None:
     """vLLM 0.32 when its engine core dies: the stream in flight gets the error in band, the API server exits.
-    The customer keeps what was streamed (stored as partial), and the next turn is a clear problem, not a hang."""
+    The customer keeps what was streamed (stored as partial), and the next turn is the ladder's clear
+    "everything down" reply, not a hang."""
     server = real_vllm.server
     if server is None:
         pytest.skip("the engine was started outside the suite (VLLM_CONTRACT_BASE_URL): not ours to kill")
@@ -152,8 +154,12 @@ async def test_the_engine_core_killed_mid_stream(
         assert (stored["role"], stored["status"], stored["content"]) == ("assistant", "partial", turn.text)
     # The API server follows its engine core: it exits instead of answering /health.
     assert server.wait_exit(scaled(60)) is not None
-    # Router on engine exit: the next turn fails fast and clearly (the only replica is gone).
+    # Router on engine exit: the only replica is gone, and the fallback (the classifier) is the same dead server:
+    # the degradation ladder's last rung. The next turn is answered at once with the message-taken reply (stored,
+    # the conversation waiting for a person), not a hang or a bare error.
     after = await customer.stream_turn(conversation, "Hello?")
     assert after.status in (200, 503), after
     if after.status == 200:
-        assert event_order_ok(after.names, "error"), after.names
+        assert event_order_ok(after.names, "done"), after.names
+        assert after.last("done")["message"]["degradation"] == "everything_down"
+        assert after.text == EVERYTHING_DOWN_TEXT
