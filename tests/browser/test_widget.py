@@ -9,10 +9,11 @@ cannot frame the chat; and at 1280x800 and 390x844 a long conversation keeps the
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -52,22 +53,29 @@ def scaled_expectations() -> Iterator[None]:
 class HostSite:
     """A company's web page on its own loopback origin, embedding the widget with one tag, under a strict CSP."""
 
-    def __init__(self, chat_origin: str, key_id: str) -> None:
+    def __init__(self, chat_origin: str, key_id: str, mint_token: Callable[[], str] | None = None) -> None:
+        token_attribute = " data-token-url='/token'" if mint_token else ""
         page = (
             "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Acme Parcels: track a parcel</title>"
-            f"<script src='{chat_origin}/widget.js' data-key='{key_id}' async></script></head>"
+            f"<script src='{chat_origin}/widget.js' data-key='{key_id}'{token_attribute} async></script></head>"
             "<body><h1>Track your parcel</h1><p>Our shop's own page.</p><a href='/other'>Another page</a></body></html>"
         ).encode()
-        policy = f"default-src 'none'; script-src {chat_origin}; frame-src {chat_origin}; base-uri 'none'"
+        policy = f"default-src 'none'; script-src {chat_origin}; frame-src {chat_origin}; connect-src 'self'; base-uri 'none'"
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                # /token: what the company's backend does for its logged-in customer (mint with its API key)
+                body, media_type = (
+                    (json.dumps({"access_token": mint_token()}).encode(), "application/json")
+                    if mint_token and self.path == "/token"
+                    else (page, "text/html; charset=utf-8")
+                )
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", media_type)
                 self.send_header("Content-Security-Policy", policy)
-                self.send_header("Content-Length", str(len(page)))
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(page)
+                self.wfile.write(body)
 
             def log_message(self, *_args: Any) -> None:
                 pass
@@ -91,7 +99,12 @@ class Embedding:
     key_id: str
     site: HostSite
     other_site: HostSite
+    customer_site: HostSite  # minting tokens for its logged-in customer (data-token-url)
     gateway: str
+    admin: dict[str, str]
+
+
+CUSTOMER = "customer-42"
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -113,17 +126,34 @@ def embedding(local_run: LocalRun) -> Iterator[Embedding]:
             headers=admin,
         )
         created.raise_for_status()
-        key_id = created.json()["id"]
-        with HostSite(gateway, key_id) as site, HostSite(gateway, key_id) as other_site:
+        key_id, key = created.json()["id"], created.json()["key"]
+
+        def mint_token() -> str:
+            with httpx.Client(base_url=gateway, timeout=30) as backend:
+                minted = backend.post("/v1/widget-tokens", json={"end_user_id": CUSTOMER}, headers=bearer(key))
+                return str(minted.raise_for_status().json()["access_token"])
+
+        with (
+            HostSite(gateway, key_id) as site,
+            HostSite(gateway, key_id) as other_site,
+            HostSite(gateway, key_id, mint_token) as customer_site,
+        ):
             settings = {
-                "allowed_origins": [site.origin],
+                "allowed_origins": [site.origin, customer_site.origin],
                 "brand_name": BRAND,
                 "accent_colour": "#0b6e4f",
                 "avatar": AVATAR,
                 "greeting": "Hi! I am Acme's assistant. Ask me about your parcel.",
             }
             api.put("/v1/widget-settings", json=settings, headers=admin).raise_for_status()
-            yield Embedding(key_id=key_id, site=site, other_site=other_site, gateway=gateway)
+            yield Embedding(
+                key_id=key_id,
+                site=site,
+                other_site=other_site,
+                customer_site=customer_site,
+                gateway=gateway,
+                admin=admin,
+            )
 
 
 @pytest.fixture
@@ -244,6 +274,24 @@ def test_an_agent_reply_raises_the_badge_and_a_resolution_asks_for_a_rating(
         page.screenshot(path=str(screenshots / "widget-csat.png"))
 
 
+def test_a_logged_in_customer_chats_as_themselves_with_the_sites_token(
+    visitor: BrowserContext, embedding: Embedding
+) -> None:
+    page = visitor.new_page()
+    with page.expect_response(lambda response: response.url.endswith("/token")) as minted:
+        page.goto(embedding.customer_site.origin)  # the loader asks the site for its customer's token
+    assert minted.value.ok
+    chat = open_widget(page)
+    chat.get_by_role("button", name="Talk to a person").click()
+    expect(chat.locator("#conversation-state")).to_contain_text("Waiting for a person")
+    frame = page.frame(url=lambda url: "/widget/frame" in url)
+    assert frame is not None
+    conversation = frame.evaluate("() => sessionStorage.getItem('helpline.conversationId')")
+    with httpx.Client(base_url=embedding.gateway, timeout=30) as api:
+        seen = api.get(f"/v1/conversations/{conversation}", headers=embedding.admin).raise_for_status().json()
+    assert seen["customer_ref"] == CUSTOMER  # the site's own customer id, not an anonymous visitor
+
+
 def test_a_site_not_on_the_tenants_list_cannot_frame_the_chat(browser: Browser, embedding: Embedding) -> None:
     context = browser.new_context()
     page = context.new_page()
@@ -260,7 +308,9 @@ def test_a_site_not_on_the_tenants_list_cannot_frame_the_chat(browser: Browser, 
         context.close()
     with httpx.Client(base_url=embedding.gateway, timeout=30) as api:
         headers = api.get("/widget/frame", params={"key": embedding.key_id}).headers
-        assert f"frame-ancestors {embedding.site.origin}" in headers["content-security-policy"]
+        ancestors = headers["content-security-policy"].split("frame-ancestors ", 1)[1].split()
+        assert embedding.site.origin in ancestors
+        assert embedding.other_site.origin not in ancestors
         asked = {"key_id": embedding.key_id, "host_origin": embedding.other_site.origin}
         refused_token = api.post("/v1/widget/sessions", json=asked)
         assert refused_token.status_code == 403

@@ -37,9 +37,10 @@ const frame = { host: null, open: false, unread: 0, started: false, greeting: nu
 // The loader's first message names the host: its origin is set by the browser, and is checked against the
 // tenant's allowed sites once the config is read. Later messages must come from the same parent and origin.
 let resolveInit;
-const initOrigin = new Promise((resolve) => {
+const initialised = new Promise((resolve) => {
   resolveInit = resolve;
 });
+let resolveHostToken = null;
 
 function toHost(message) {
   if (frame.host) window.parent.postMessage(message, frame.host); // never "*": only the checked site
@@ -57,7 +58,10 @@ window.addEventListener("message", (event) => {
   if (event.source !== window.parent || window.parent === window) return;
   const data = event.data || {};
   if (data.type === "helpline:init") {
-    resolveInit(event.origin);
+    resolveInit({ origin: event.origin, identified: Boolean(data.identified) });
+  } else if (data.type === "helpline:token" && frame.host && event.origin === frame.host && resolveHostToken) {
+    resolveHostToken(typeof data.token === "string" ? data.token : null);
+    resolveHostToken = null;
   } else if (data.type === "helpline:visibility" && frame.host && event.origin === frame.host) {
     frame.open = Boolean(data.open);
     if (frame.open) {
@@ -89,6 +93,27 @@ async function publicCall(method, path, body) {
   }
   if (!response.ok) throw await problemFrom(response);
   return response.json();
+}
+
+function secondsLeft(token) {
+  try {
+    const payload = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return payload.exp - Date.now() / 1000;
+  } catch {
+    return 0;
+  }
+}
+
+// A logged-in customer's token, minted by the site's backend and fetched by the loader (data-token-url).
+async function hostToken() {
+  const token = await new Promise((resolve) => {
+    resolveHostToken = resolve;
+    toHost({ type: "helpline:token-request" });
+  });
+  if (!token || secondsLeft(token) <= 0) throw new ApiProblem(401, { type: "/problems/unauthorized" }, null);
+  sessionStorage.setItem(TOKEN_KEY, token);
+  const renewIn = Math.max(30, secondsLeft(token) - RENEW_BEFORE_SECONDS);
+  setTimeout(() => hostToken().catch(() => {}), renewIn * 1000);
 }
 
 async function visitorToken() {
@@ -222,14 +247,15 @@ async function start() {
     return;
   }
   const accentText = brand(config);
-  const host = await initOrigin;
-  if (!originAllowed(host, config.allowed_origins)) {
+  const init = await initialised;
+  if (!originAllowed(init.origin, config.allowed_origins)) {
     unavailable("This chat is not set up for this site.");
     return;
   }
-  frame.host = host;
+  frame.host = init.origin;
+  if (init.identified) stored.conversation += ".identified"; // a customer's conversation is not a visitor's
   try {
-    await visitorToken();
+    await (init.identified ? hostToken() : visitorToken());
   } catch (error) {
     const problem = error instanceof ApiProblem ? describe(error.status, error.problem, error.retryAfter) : null;
     unavailable(problem ? problem.text : "The chat cannot start right now.");

@@ -6,6 +6,9 @@
 //   data-position  "right" (default) or "left"
 //   data-open      "true": open on the first page view
 //   data-label     the launcher's accessible name (default "Chat with <brand>")
+//   data-token-url a URL on this site that returns {"access_token": ...}: a widget token the site's backend
+//                  minted for its logged-in customer (POST /v1/widget-tokens); asked again before each expires.
+//                  Without it visitors are anonymous.
 // Messages between page and frame are checked both ways: the page accepts only the chat origin and its own
 // frame; the frame accepts only its parent on one of the tenant's allowed origins. No inline styles or
 // scripts are injected (the host page's CSP is respected): styles are set through the CSSOM.
@@ -16,12 +19,17 @@
   const chatOrigin = new URL(script.src).origin;
   const key = script.dataset.key || "";
   const side = script.dataset.position === "left" ? "left" : "right";
+  const tokenUrl = script.dataset.tokenUrl ? new URL(script.dataset.tokenUrl, window.location.href) : null;
   const OPEN_KEY = `helpline-widget-open:${key}`;
   const PHONE = window.matchMedia("(max-width: 480px)");
   const Z = "2147483000";
 
   if (!/^[0-9a-f-]{36}$/i.test(key)) {
     console.error("Helpline widget: data-key must be the id of an API key (a UUID).");
+    return;
+  }
+  if (tokenUrl && tokenUrl.origin !== window.location.origin) {
+    console.error("Helpline widget: data-token-url must be on this site (it is fetched with the visitor's cookies).");
     return;
   }
 
@@ -151,11 +159,25 @@
       describeLauncher();
     } else if (data.type === "helpline:close") {
       setOpen(false);
+    } else if (data.type === "helpline:token-request" && tokenUrl) {
+      fetchToken();
     }
   });
+  // An identified customer's token, from the site's own backend, handed to the frame only (never "*").
+  async function fetchToken() {
+    let token = null;
+    try {
+      const response = await fetch(tokenUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (response.ok) token = (await response.json()).access_token || null;
+    } catch {
+      token = null;
+    }
+    post({ type: "helpline:token", token });
+  }
+
   frame.addEventListener("load", () => {
     // The handshake: the frame learns the host origin from this message's (browser-set) origin.
-    post({ type: "helpline:init" });
+    post({ type: "helpline:init", identified: Boolean(tokenUrl) });
   });
   launcher.addEventListener("click", () => setOpen(!state.open));
   PHONE.addEventListener("change", layout);
