@@ -34,3 +34,9 @@ class EngineMisconfiguredError(ProblemError):
 
 class RequestInProgressError(ProblemError):
     problem = problems.IDEMPOTENT_REQUEST_IN_PROGRESS
+
+
+class TokenBudgetExhaustedError(ProblemError):
+    """The tenant's token quota (the budget the gateway reserved for this request) cannot fit, or cut, the answer."""
+
+    problem = problems.QUOTA_EXCEEDED

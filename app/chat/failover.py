@@ -46,12 +46,14 @@ class FailoverAnswer:
         *,
         max_failovers: int,
         stall_seconds: float | None,
+        quota_capped: bool = False,
     ) -> None:
         self._engine = engine
         self._request = request
         self._stream = first
         self._max_failovers = max_failovers
         self._stall_seconds = stall_seconds
+        self.quota_capped = quota_capped  # max_tokens was lowered to fit the tenant's token budget
         self._pieces: list[str] = []
         self._broken_tokens: list[int] = []  # text chunks of each attempt that broke, in order
         self.failovers = 0

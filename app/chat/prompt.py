@@ -17,6 +17,8 @@ from app.contracts.internal import HistoryMessage
 
 #: Chat-template tokens around each message (role markers, separators): ~4 in ChatML.
 MESSAGE_OVERHEAD_TOKENS = 4
+#: The shortest answer worth generating under a token budget; a budget leaving less refuses the request (429).
+MIN_ANSWER_TOKENS = 16
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,27 @@ class ContextBudget:
         return self.max_model_len - self.max_tokens - self.margin_tokens
 
     def estimate(self, text: str) -> int:
-        return math.ceil(len(text) / self.chars_per_token) + MESSAGE_OVERHEAD_TOKENS
+        return estimate_tokens(text, self.chars_per_token)
+
+
+def estimate_tokens(text: str, chars_per_token: float) -> int:
+    """A message's tokens, pessimistically, with its chat-template overhead."""
+    return math.ceil(len(text) / chars_per_token) + MESSAGE_OVERHEAD_TOKENS
+
+
+def within_token_budget(budget: ContextBudget, tokens: int, essential_prompt_tokens: int) -> ContextBudget | None:
+    """The context budget of a request that may spend at most ``tokens`` (prompt + answer; the quota reservation
+    the gateway made): the answer gets what the essential prompt (system prompt + newest message) leaves, up to
+    its usual ``max_tokens``, and the history gets the rest. None when fewer than ``MIN_ANSWER_TOKENS`` are left."""
+    answer = min(budget.max_tokens, tokens - essential_prompt_tokens)
+    if answer < MIN_ANSWER_TOKENS:
+        return None
+    return ContextBudget(
+        max_model_len=min(budget.max_model_len, tokens + budget.margin_tokens),
+        max_tokens=answer,
+        margin_tokens=budget.margin_tokens,
+        chars_per_token=budget.chars_per_token,
+    )
 
 
 def build_messages(

@@ -28,7 +28,7 @@ from app.contracts.api import (
     TurnResult,
 )
 from app.contracts.data_rights import ChatErasure, ChatExport, ConversationIds
-from app.contracts.internal import TURN_MODEL_HEADER, TURN_REPLAYED_HEADER, IdentityClaims
+from app.contracts.internal import TOKEN_BUDGET_HEADER, TURN_MODEL_HEADER, TURN_REPLAYED_HEADER, IdentityClaims
 from app.contracts.safety import GuardrailEvent, SafetyPolicy
 from app.core.identity import require_access, require_scopes
 from app.core.request_context import request_id_of
@@ -39,6 +39,10 @@ router = APIRouter(prefix="/internal/v1")
 Writer = Annotated[IdentityClaims, Depends(require_scopes(Scope.CONVERSATIONS_WRITE))]
 Integrator = Annotated[IdentityClaims, Depends(require_scopes(Scope.COMPLETIONS))]
 Admin = Annotated[IdentityClaims, Depends(require_scopes(Scope.ADMIN))]
+TokenBudget = Annotated[
+    int | None,
+    Header(alias=TOKEN_BUDGET_HEADER, ge=1, description="Tokens reserved from the tenant's quota for this request."),
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -91,6 +95,7 @@ async def post_message(
     turns: Turns,
     request: Request,
     idempotency_key: IdempotencyKey = None,
+    token_budget: TokenBudget = None,
 ) -> Response:
     received_at = time.perf_counter()
     turn = await turns.start(
@@ -100,6 +105,7 @@ async def post_message(
             content=body.content,
             idempotency_key=idempotency_key,
             received_at=received_at,
+            token_budget=token_budget,
         )
     )
     events = turns.events(turn)
@@ -154,8 +160,10 @@ async def list_models(_identity: Integrator, completions: Completions) -> dict[s
 
 
 @router.post("/chat/completions", tags=["integrations"])
-async def chat_completions(identity: Integrator, completions: Completions, request: Request) -> Response:
-    return await completions.forward(identity, await request.body())
+async def chat_completions(
+    identity: Integrator, completions: Completions, request: Request, token_budget: TokenBudget = None
+) -> Response:
+    return await completions.forward(identity, await request.body(), token_budget=token_budget)
 
 
 @router.get("/assistant-profile", tags=["admin"])

@@ -29,6 +29,7 @@ from app.chat.errors import (
     EngineUnavailableError,
     MessageTooLongError,
     RequestInProgressError,
+    TokenBudgetExhaustedError,
 )
 from app.chat.escalation import (
     CLASSIFIER_SCHEMA,
@@ -43,7 +44,7 @@ from app.chat.knowledge_client import KnowledgeClient
 from app.chat.ladder import DegradationLadder, Level
 from app.chat.metering import count_tokens
 from app.chat.profiles import ProfileStore
-from app.chat.prompt import ContextBudget, build_messages, fits_alone
+from app.chat.prompt import ContextBudget, build_messages, fits_alone, within_token_budget
 from app.chat.records import Records, Usage
 from app.chat.safety import AnswerFilter, Inbound, TurnSafety
 from app.chat.sessions_client import SessionsClient
@@ -80,6 +81,7 @@ class TurnRequest:
     content: str
     idempotency_key: str | None
     received_at: float  # time.perf_counter() when the request arrived: time to first token counts from here
+    token_budget: int | None = None  # tokens the gateway reserved from the tenant's quota (None: no quota)
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,13 @@ class TurnService:
         profile = await self._profiles.get(request.identity.tenant_id)
         if not fits_alone(profile.system_prompt, request.content, self.budget(profile)):
             raise MessageTooLongError("The message is too long for the assistant's context window; shorten it.")
+        budget = self.budget(profile)
+        essential = budget.estimate(profile.system_prompt) + budget.estimate(request.content)
+        if request.token_budget is not None and within_token_budget(budget, request.token_budget, essential) is None:
+            raise TokenBudgetExhaustedError(
+                "What is left of the tenant's token quota today cannot fit this message and an answer.",
+                tokens_left=request.token_budget,
+            )
         # PII is replaced before the message is stored or reaches the model (app.chat.safety).
         inbound = await self._safety.inbound(
             request.identity.tenant_id, request.conversation_id, request.content, profile
@@ -281,6 +290,7 @@ class TurnService:
             if progress.stream is not None:
                 await progress.stream.aclose()
         stream = progress.stream
+        error = _outcome(stream, error)
         content = "".join(progress.pieces) or answer.stored_text(turn.inbound.policy.guardrails.safe_message)
         if error is None and not cancelled:
             content += progress.suffix
@@ -425,10 +435,19 @@ class TurnService:
         self, turn: StartedTurn, grounded: GroundedTurn, *, fallback: str | None = None
     ) -> FailoverAnswer:
         """The engine's answer to the (grounded) prompt, continued on another replica if its replica fails; from
-        ``fallback`` (within its smaller context and answer cap) instead of the profile's model when named."""
+        ``fallback`` (within its smaller context and answer cap) instead of the profile's model when named. Under a
+        token budget (the tenant's quota) the history and ``max_tokens`` are fitted into it."""
         profile = turn.profile
         budget = self.budget(profile, fallback=fallback is not None)
         prompt, history = grounded_messages(profile.system_prompt, turn.started.history, grounded)
+        quota_capped = False
+        if turn.request.token_budget is not None:
+            essential = budget.estimate(prompt) + budget.estimate(history[-1].content)
+            fitted = within_token_budget(budget, turn.request.token_budget, essential)
+            if fitted is None:
+                raise TokenBudgetExhaustedError("The tenant's token quota ran out before this answer could start.")
+            quota_capped = fitted.max_tokens < budget.max_tokens
+            budget = fitted
         request = AnswerRequest(
             model=fallback or profile.model,
             messages=build_messages(prompt, history, budget),
@@ -442,6 +461,7 @@ class TurnService:
             await self._engine.open_answer(request),
             max_failovers=self._settings.engine_failovers,
             stall_seconds=self._settings.engine_stall_seconds,
+            quota_capped=quota_capped,
         )
 
     # --- grounding ------------------------------------------------------------------------------------------------
@@ -617,6 +637,21 @@ def _end_stream_if_failed(queue: asyncio.Queue[TurnEvent], producer: asyncio.Tas
     else:
         problem = ProblemError.of(problems.INTERNAL_ERROR, "The answer could not be completed; please retry.")
     queue.put_nowait(("error", problem))
+
+
+def _outcome(stream: FailoverAnswer | None, error: ProblemError | None) -> ProblemError | None:
+    """How the answer ended. An answer the tenant's token budget cut short (``finish_reason: length`` under a
+    ``max_tokens`` the quota lowered) ends with ``quota-exceeded``; an error carries the usage when it is known
+    (nothing was generated without a stream), so the gateway settles the quota to it."""
+    usage = stream.usage if stream is not None else None
+    if error is None and stream is not None and stream.quota_capped and stream.finish_reason == "length":
+        error = TokenBudgetExhaustedError(
+            "The tenant's token quota for today ran out during this answer; what was generated is kept."
+        )
+    if error is not None and (usage is not None or stream is None):
+        spent = usage or {"prompt_tokens": 0, "completion_tokens": 0}
+        error.extra["usage"] = {**spent, "total_tokens": spent["prompt_tokens"] + spent["completion_tokens"]}
+    return error
 
 
 def _finish_body(

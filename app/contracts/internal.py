@@ -112,6 +112,10 @@ class TurnStarted(Model):
 #: whether the turn was an idempotent replay (already charged: not charged again).
 TURN_MODEL_HEADER = "X-Helpline-Model"
 TURN_REPLAYED_HEADER = "X-Helpline-Replayed"
+#: Request header the gateway puts on a model request (a turn, a completion) whose tenant has a token quota: the
+#: tokens reserved for it. Chat fits the prompt and ``max_tokens`` into it, and ends an answer the budget cut
+#: short with a ``quota-exceeded`` error event.
+TOKEN_BUDGET_HEADER = "X-Helpline-Token-Budget"  # noqa: S105 (a header name)
 
 
 class FinishAnswer(Model):

@@ -116,7 +116,22 @@ QUOTA_EXCEEDED = ProblemType(
     "quota-exceeded",
     429,
     "Token quota exceeded",
-    "The API key's daily token quota is used up; it resets at 00:00 UTC (`Retry-After`).",
+    "The tenant's daily token quota for this key tier is used up (all of a tenant's keys of one tier share it); "
+    "it resets at 00:00 UTC (`Retry-After`). A streamed answer that reaches the quota's end stops with an `error` "
+    "event of this type.",
+)
+ENGINE_BUSY = ProblemType(
+    "engine-busy",
+    429,
+    "Assistant busy",
+    "The assistant is at capacity: the request was not queued (or was shed from the queue) so that admitted "
+    "requests keep their response time. Lower tiers are shed first. Retry after `Retry-After` seconds.",
+)
+KEY_LIMIT_REACHED = ProblemType(
+    "key-limit-reached",
+    409,
+    "API key limit reached",
+    "The tenant already has as many active API keys as its plan allows; revoke one first (`max_keys` says the cap).",
 )
 TOO_MANY_STREAMS = ProblemType(
     "too-many-streams",
@@ -204,6 +219,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = _catalog(
     NOT_READY,
     RATE_LIMITED,
     QUOTA_EXCEEDED,
+    ENGINE_BUSY,
+    KEY_LIMIT_REACHED,
     TOO_MANY_STREAMS,
     TENANT_EXISTS,
     TIER_NOT_ALLOWED,

@@ -76,9 +76,10 @@ class KeyspaceLayout:
         """The key's cached state (``active``/``revoked``); Postgres in auth is the truth behind it."""
         return f"{self.prefix}keystate:{key_id}"
 
-    def tokens(self, key_id: UUID, day: str) -> str:
-        """Tokens charged to a key on one UTC day (``YYYYMMDD``)."""
-        return f"{self.prefix}tokens:{key_id}:{day}"
+    def tokens(self, tenant_id: UUID, tier: str, day: str) -> str:
+        """Tokens charged (and reserved) on one UTC day (``YYYYMMDD``) to a tenant's keys of one tier: the quota
+        is the tenant's, so minting more keys does not multiply it."""
+        return f"{self.prefix}tokens:{tenant_id}:{tier}:{day}"
 
     def streams(self, key_id: UUID) -> str:
         """The key's open stream leases (a sorted set scored by lease expiry)."""

@@ -5,8 +5,15 @@ back empty) the gateway asks auth, whose Postgres row is the truth, and caches t
 safe instead of re-admitting a revoked key's widget tokens.
 
 Refusals are 429 problems with ``Retry-After`` and the IETF draft ``RateLimit-*`` headers, counted in
-``helpline_rate_limit_rejections_total{tier, limit}``. Tokens are charged after an answer from the engine's
-reported usage; the quota is checked before the next request, so an answer is never cut short by it.
+``helpline_rate_limit_rejections_total{tier, limit}``.
+
+Token quotas belong to the tenant (all its keys of one tier share one daily counter) and hold under concurrency:
+a request that will reach the engine first *reserves* its tier's per-request budget, or what is left of the
+quota if less (``reserve``, one atomic Redis script), and chat fits the prompt and ``max_tokens`` into the grant;
+when the request ends it is *settled* to the engine's reported usage (``settle``). Concurrent requests therefore
+never spend more than the quota (plus, at worst, what chat's pessimistic prompt estimate missed). A stream whose
+usage never arrives (the client left: the engine reports no usage for an aborted request) is settled to an
+estimate of the answer text it relayed.
 """
 
 from __future__ import annotations
@@ -27,9 +34,9 @@ from app.core.identity import InvalidIdentityError
 from app.core.ids import uuid7
 from app.core.logging import get_logger
 from app.core.metrics import METRICS
-from app.gateway.policy import TIER_POLICIES, TierPolicy
+from app.gateway.policy import MIN_TOKEN_GRANT, TIER_POLICIES, TierPolicy
 from app.gateway.ratelimit import LimitDecision, RequestLimiter
-from app.gateway.store import Admission, GatewayStore
+from app.gateway.store import Admission, GatewayStore, QuotaCounter
 
 #: A client refused for concurrency is told to come back after this many seconds (streams last ~seconds).
 STREAM_RETRY_AFTER_SECONDS = 5
@@ -66,6 +73,14 @@ def rate_limit_headers(*, limit: int, remaining: int, reset_seconds: int, policy
         "RateLimit-Reset": str(reset_seconds),
         "RateLimit-Policy": policy,
     }
+
+
+@dataclass(frozen=True)
+class TokenReservation:
+    """Tokens taken from a tenant's quota for one request, to be settled to its real usage."""
+
+    counter: QuotaCounter
+    granted: int
 
 
 class KeyStates(Protocol):
@@ -147,7 +162,7 @@ class Gatekeeper:
         policy = self.policy_of(identity)
         lease = StreamLease(self.store, identity.key_id, uuid7().hex, self.lease_seconds) if stream else None
         admission, decision, granted = await asyncio.gather(
-            self.store.admission(identity.key_id, utc_day(now)),
+            self.store.admission(identity.key_id, self._counter(identity, now)),
             self.limiter.hit(policy.requests_per_minute, "key", str(identity.key_id)),
             self._acquire(lease, policy),
         )
@@ -187,7 +202,7 @@ class Gatekeeper:
             reset = seconds_until_utc_midnight(now)
             METRICS.rate_limit_rejections_total.labels(tier=self._tier(identity), limit="tokens").inc()
             raise QuotaExceededError(
-                f"The key has used its {policy.tokens_per_day} tokens for today (UTC).",
+                f"The tenant has used its {policy.tokens_per_day} tokens for today (UTC) on this key tier.",
                 headers=rate_limit_headers(
                     limit=policy.tokens_per_day,
                     remaining=0,
@@ -197,6 +212,44 @@ class Gatekeeper:
             )
         if not decision.allowed:
             self._refuse_rate(self._tier(identity), decision.limit, decision.remaining, decision.reset_seconds)
+
+    def _counter(self, identity: IdentityClaims, now: datetime) -> QuotaCounter:
+        return QuotaCounter(tenant_id=identity.tenant_id, tier=self._tier(identity), day=utc_day(now))
+
+    async def reserve(self, identity: IdentityClaims, now: datetime | None = None) -> TokenReservation | None:
+        """Reserve the request's budget (the tier's, or what is left if less) before the engine is called; 429
+        when less than ``MIN_TOKEN_GRANT`` is left. None when nothing is metered (no key, or no quota)."""
+        policy = self.policy_of(identity)
+        if identity.key_id is None or policy.tokens_per_day is None or policy.request_token_budget is None:
+            return None
+        now = now or datetime.now(UTC)
+        counter = self._counter(identity, now)
+        grant = await self.store.reserve_tokens(
+            counter, quota=policy.tokens_per_day, want=policy.request_token_budget, minimum=MIN_TOKEN_GRANT
+        )
+        if grant.granted == 0:
+            METRICS.rate_limit_rejections_total.labels(tier=self._tier(identity), limit="tokens").inc()
+            raise QuotaExceededError(
+                f"The tenant has {max(0, grant.left)} of its {policy.tokens_per_day} tokens left today (UTC) on this "
+                f"key tier, fewer than one request needs ({MIN_TOKEN_GRANT}).",
+                headers=rate_limit_headers(
+                    limit=policy.tokens_per_day,
+                    remaining=grant.left,
+                    reset_seconds=seconds_until_utc_midnight(now),
+                    policy=f"{policy.tokens_per_day};w=86400",
+                ),
+            )
+        return TokenReservation(counter=counter, granted=grant.granted)
+
+    def settle(self, identity: IdentityClaims, reservation: TokenReservation | None, used: int | None) -> None:
+        """Settle a request to its real usage in the background (survives the client going away). ``used`` None
+        (unknown) keeps the reservation as the charge."""
+        if reservation is None:
+            if used:
+                self.charge(identity, used)
+            return
+        if used is not None and used != reservation.granted:
+            self._spawn(reservation.counter, used - reservation.granted)
 
     def _refuse_rate(self, tier: str, limit: int, remaining: int, reset_seconds: int) -> None:
         METRICS.rate_limit_rejections_total.labels(tier=tier, limit="requests").inc()
@@ -231,18 +284,21 @@ class Gatekeeper:
         )
 
     def charge(self, identity: IdentityClaims, tokens: int, now: datetime | None = None) -> None:
-        """Charge ``tokens`` to the identity's key in the background (survives the client going away)."""
+        """Charge ``tokens`` without a reservation (tiers without a quota are still counted), in the background."""
         if identity.key_id is None or tokens <= 0:
             return
-        task = asyncio.create_task(self._charge(identity.key_id, utc_day(now or datetime.now(UTC)), tokens))
+        self._spawn(self._counter(identity, now or datetime.now(UTC)), tokens)
+
+    def _spawn(self, counter: QuotaCounter, tokens: int) -> None:
+        task = asyncio.create_task(self._charge(counter, tokens))
         self._charges.add(task)
         task.add_done_callback(self._charges.discard)
 
-    async def _charge(self, key_id: UUID, day: str, tokens: int) -> None:
+    async def _charge(self, counter: QuotaCounter, tokens: int) -> None:
         try:
-            await self.store.charge_tokens(key_id, day, tokens)
+            await self.store.charge_tokens(counter, tokens)
         except ProblemError:
-            log.error("token_charge_failed", key_id=str(key_id), tokens=tokens)
+            log.error("token_charge_failed", tenant_id=str(counter.tenant_id), tokens=tokens)
 
     async def drain(self) -> None:
         """Wait for pending charges (shutdown: nothing charged is lost)."""

@@ -18,6 +18,7 @@ from app.gateway.agent_queue import QueueWatch
 from app.gateway.body_limit import BodyLimitMiddleware
 from app.gateway.components import Gateway
 from app.gateway.credentials import Authenticator, AuthKeyStates, LocalKeyCache, ServiceToken
+from app.gateway.engine_admission import AdmissionLimits, EngineAdmission
 from app.gateway.jwks import JwksCache
 from app.gateway.login_throttle import LoginThrottle
 from app.gateway.openai_errors import openai_error_response
@@ -105,6 +106,19 @@ def build_components(settings: GatewaySettings) -> Gateway:
         agent_queue=QueueWatch(
             poll_seconds=settings.agent_queue_poll_seconds, stream_seconds=settings.agent_queue_stream_seconds
         ),
+        engine_admission=engine_admission(settings),
+        turn_model=settings.turn_model,
+    )
+
+
+def engine_admission(settings: GatewaySettings) -> EngineAdmission:
+    def limits(capacity: int) -> AdmissionLimits:
+        return AdmissionLimits(capacity=capacity, ttft_slo_seconds=settings.admission_ttft_slo_seconds)
+
+    return EngineAdmission(
+        limits(settings.admission_capacity),
+        per_model={model: limits(capacity) for model, capacity in settings.admission_model_capacity.items()},
+        exit_hold_seconds=settings.admission_exit_hold_seconds,
     )
 
 

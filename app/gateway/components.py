@@ -8,6 +8,7 @@ from app.core.internal_client import InternalClient
 from app.gateway.admission import Gatekeeper
 from app.gateway.agent_queue import QueueWatch
 from app.gateway.credentials import Authenticator
+from app.gateway.engine_admission import EngineAdmission
 from app.gateway.jwks import JwksCache
 from app.gateway.login_throttle import LoginThrottle
 from app.gateway.store import GatewayStore
@@ -27,6 +28,8 @@ class Gateway:
     gatekeeper: Gatekeeper
     login_throttle: LoginThrottle
     visitor_throttle: VisitorSessionThrottle
+    engine_admission: EngineAdmission
+    turn_model: str
     agent_queue: QueueWatch = field(default_factory=QueueWatch)
 
     async def aclose(self) -> None:

@@ -25,9 +25,8 @@ from starlette.types import Receive, Scope, Send
 from app.core.logging import get_logger
 from app.core.metrics import METRICS
 from app.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE, SSEParser
-from app.gateway.admission import StreamLease
 from app.gateway.components import Gateway
-from app.gateway.dependencies import Caller
+from app.gateway.model_call import ModelCall
 
 _NON_EMPTY_CONTENT = re.compile(r'"content":\s*"[^"]')
 
@@ -77,53 +76,66 @@ class RelayResponse(StreamingResponse):
                 await self.on_close(completed)
 
 
+#: Characters per token when estimating relayed text (pessimistic, as chat's prompt estimate).
+CHARS_PER_TOKEN = 3
+#: ``{"event":"delta","text":""}``: what a turn's delta event adds around its text.
+_DELTA_FRAMING = 26
+
+
 class StreamRelay(Protocol):
     """Looks at (or reshapes) a stream as it passes and learns the tokens to charge."""
 
-    total_tokens: int
+    total_tokens: int | None  # as the stream reported them; None: never reported
+
+    @property
+    def relayed_tokens(self) -> int:
+        """An estimate of the answer tokens relayed (the charge when no usage was reported)."""
+        ...
 
     def relay(self, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]: ...
 
 
 async def relay_stream(
     gateway: Gateway,
-    caller: Caller,
+    call: ModelCall,
     path: str,
     *,
     body: BaseModel | dict[str, Any],
     headers: Mapping[str, str],
     make_relay: Callable[[httpx.Response], StreamRelay],
-    lease: StreamLease | None,
 ) -> RelayResponse:
-    """Open a stream on chat under the caller's concurrent-stream lease and relay it; charge its tokens when it
-    ends. The lease is released however the stream ends (an error before it starts included)."""
+    """Open a stream on chat under the call's lease, reservation and engine slot, and relay it; when it ends,
+    give them back and settle the reservation to the usage the stream reported. However the stream ends (an error
+    before it starts included)."""
     resources = AsyncExitStack()
-    if lease is not None:
-        resources.push_async_callback(lease.release)
     try:
         upstream = await resources.enter_async_context(
-            gateway.chat.stream("POST", path, json=body, headers={**headers, "Accept": SSE_MEDIA_TYPE})
+            gateway.chat.stream("POST", path, json=body, headers={**headers, **call.headers, "Accept": SSE_MEDIA_TYPE})
         )
     except BaseException:
         await resources.aclose()
+        await call.end(0)  # chat refused before any engine work
         raise
     relay = make_relay(upstream)
 
     async def on_close(_completed: bool) -> None:
         await resources.aclose()
-        gateway.gatekeeper.charge(caller.identity, relay.total_tokens)
+        # No usage reported (the client left, the stream broke): charge the answer the client received.
+        await call.end(relay.total_tokens if relay.total_tokens is not None else relay.relayed_tokens)
 
     return RelayResponse(relay.relay(upstream.aiter_raw()), on_close=on_close, status_code=upstream.status_code)
 
 
 class TurnStreamWatcher:
-    """Reads a conversation turn's SSE events (``message``, ``delta``*, ``done``|``error``) as they pass."""
+    """Reads a conversation turn's SSE events (``message``, ``delta``*, ``done``|``error``) as they pass: the
+    usage comes with ``done``, or with an ``error`` whose problem carries ``usage`` (chat adds it when known)."""
 
     def __init__(self, *, started_at: float, model: str, chargeable: bool = True) -> None:
         self.started_at = started_at
         self.model = model
         self.chargeable = chargeable  # false for a replayed turn: its tokens were charged the first time
-        self.total_tokens = 0
+        self.total_tokens: int | None = None if chargeable else 0
+        self._relayed_chars = 0
         self._parser = SSEParser()
         self._first_token_seen = False
         self._finished = False
@@ -132,6 +144,8 @@ class TurnStreamWatcher:
         if self._finished:
             return
         for event in self._parser.feed(chunk):
+            if event.event == "delta":
+                self._relayed_chars += len(event.data) - _DELTA_FRAMING  # no JSON parse per token
             if event.event == "delta" and not self._first_token_seen:
                 self._first_token_seen = True
                 observe_time_to_first_token(self.model, self.started_at)
@@ -140,7 +154,14 @@ class TurnStreamWatcher:
                     self.total_tokens = total_tokens_of((event.json().get("message") or {}).get("usage"))
                 self._finished = True
             elif event.event == "error":
+                usage = (event.json().get("problem") or {}).get("usage")
+                if self.chargeable and usage is not None:
+                    self.total_tokens = total_tokens_of(usage)
                 self._finished = True
+
+    @property
+    def relayed_tokens(self) -> int:
+        return -(-self._relayed_chars // CHARS_PER_TOKEN) if self.chargeable else 0
 
     async def relay(self, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         async for chunk in source:
@@ -159,12 +180,15 @@ class CompletionStreamRelay:
         self.started_at = started_at
         self.model = model
         self.client_wants_usage = client_wants_usage
-        self.total_tokens = 0
+        self.total_tokens: int | None = None
+        self.relayed_tokens = 0  # chunks with content: the engine streams about one token per chunk
         self._parser = SSEParser()
         self._first_token_seen = False
 
     def _keep(self, data: str) -> bool:
-        if not self._first_token_seen and _NON_EMPTY_CONTENT.search(data):
+        if _NON_EMPTY_CONTENT.search(data):
+            self.relayed_tokens += 1
+        if not self._first_token_seen and self.relayed_tokens:
             self._first_token_seen = True
             observe_time_to_first_token(self.model, self.started_at)
         if '"usage"' not in data or data == "[DONE]":

@@ -58,6 +58,27 @@ class GatewaySettings(ServiceSettings):
     agent_queue_stream_seconds: float = Field(
         default=240.0, ge=10, le=280, description="A live queue stream ends (the page reconnects) after this long."
     )
+    admission_capacity: int = Field(
+        default=64,
+        ge=1,
+        description="Model requests (turns, completions) this gateway process lets run at once per model: its share "
+        "of what the engines serve within the TTFT SLO (replicas x concurrent sequences / gateway replicas).",
+    )
+    admission_model_capacity: dict[str, int] = Field(
+        default_factory=dict, description="Per-model overrides of admission_capacity, by public model name."
+    )
+    admission_ttft_slo_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="The time to first token an admitted request should get: the queue is bounded so that its "
+        "expected wait (queued x mean turn time / capacity) stays within it.",
+    )
+    admission_exit_hold_seconds: float = Field(
+        default=30.0, ge=0, description="How long a model must stay calm (<= 80% busy) before it stops being saturated."
+    )
+    turn_model: str = Field(
+        default="helpline-chat", description="The public name of the chat model, which answers conversation turns."
+    )
     login_failures_per_account_client: int = Field(
         default=10,
         ge=1,

@@ -1,5 +1,11 @@
 """The gateway's shared state: verified-key cache, key states (revocation), token quotas, concurrent-stream leases.
 
+Token quotas are one counter per tenant, key tier and UTC day. A request *reserves* what it may cost before the
+engine is called and *settles* to its real usage when it ends (``reserve_tokens`` / ``charge_tokens`` with the
+difference). The reservation is a Lua script, not the ``limits`` library: ``limits`` can add a cost and refuse
+beyond a limit, but it cannot grant the part of a request that still fits, nor give back what a request did not
+use, and both must be atomic against every other gateway replica.
+
 Redis in every deployment (all gateway replicas see the same counters); an in-process store for ``make run``
 without Redis, which is only correct for a single gateway process. Each request does at most two round trips:
 the key cache lookup (API keys only) and one pipeline for revocation + tokens used today.
@@ -38,6 +44,35 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 
+# Grant up to ARGV[2] tokens of what is left of the day's quota ARGV[1], if at least ARGV[3] are left; count the
+# grant at once. KEYS[1] = the tenant-tier-day counter; ARGV[4] = its TTL. Returns {granted, left after}.
+_RESERVE_TOKENS = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local left = tonumber(ARGV[1]) - used
+if left < tonumber(ARGV[3]) then
+  return {0, left}
+end
+local grant = math.min(tonumber(ARGV[2]), left)
+redis.call('INCRBY', KEYS[1], grant)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return {grant, left - grant}
+"""
+
+
+@dataclass(frozen=True)
+class QuotaCounter:
+    """Whose tokens: one tenant's keys of one tier, on one UTC day (``YYYYMMDD``)."""
+
+    tenant_id: UUID
+    tier: str
+    day: str
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    granted: int  # 0: refused (less than the minimum was left)
+    left: int  # what is left of the quota after this grant (negative when a settlement went over)
+
 
 class StoreUnavailableError(ProblemError):
     problem = problems.DEPENDENCY_UNAVAILABLE
@@ -58,9 +93,10 @@ def _state_of(raw: bytes | str | None) -> bool | None:
 class GatewayStore(Protocol):
     async def cached_key(self, key_hash: str) -> VerifiedKey | None: ...
     async def cache_key(self, key_hash: str, key: VerifiedKey, ttl_seconds: int) -> None: ...
-    async def admission(self, key_id: UUID, day: str) -> Admission: ...
+    async def admission(self, key_id: UUID, counter: QuotaCounter) -> Admission: ...
     async def cache_key_state(self, key_id: UUID, *, revoked: bool, ttl_seconds: int) -> None: ...
-    async def charge_tokens(self, key_id: UUID, day: str, tokens: int) -> None: ...
+    async def reserve_tokens(self, counter: QuotaCounter, *, quota: int, want: int, minimum: int) -> TokenGrant: ...
+    async def charge_tokens(self, counter: QuotaCounter, tokens: int) -> None: ...
     async def acquire_stream(self, key_id: UUID, lease: str, cap: int, ttl_seconds: int) -> bool: ...
     async def renew_stream(self, key_id: UUID, lease: str, ttl_seconds: int) -> None: ...
     async def release_stream(self, key_id: UUID, lease: str) -> None: ...
@@ -91,6 +127,10 @@ class RedisStore:
         self.redis = redis
         self.layout = layout
         self._acquire = redis.register_script(_ACQUIRE_LEASE)
+        self._reserve = redis.register_script(_RESERVE_TOKENS)
+
+    def _tokens_key(self, counter: QuotaCounter) -> str:
+        return self.layout.tokens(counter.tenant_id, counter.tier, counter.day)
 
     async def cached_key(self, key_hash: str) -> VerifiedKey | None:
         with _redis_errors_as_unavailable():
@@ -101,11 +141,11 @@ class RedisStore:
         with _redis_errors_as_unavailable():
             await self.redis.set(self.layout.verified_key(key_hash), key.model_dump_json(), ex=ttl_seconds)
 
-    async def admission(self, key_id: UUID, day: str) -> Admission:
+    async def admission(self, key_id: UUID, counter: QuotaCounter) -> Admission:
         with _redis_errors_as_unavailable():
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.get(self.layout.key_state(key_id))
-                pipe.get(self.layout.tokens(key_id, day))
+                pipe.get(self._tokens_key(counter))
                 state, tokens = await pipe.execute()
         return Admission(revoked=_state_of(state), tokens_used=int(tokens or 0))
 
@@ -117,12 +157,19 @@ class RedisStore:
             else:
                 await self.redis.set(self.layout.key_state(key_id), KEY_STATE_ACTIVE, ex=ttl_seconds, nx=True)
 
-    async def charge_tokens(self, key_id: UUID, day: str, tokens: int) -> None:
-        key = self.layout.tokens(key_id, day)
+    async def reserve_tokens(self, counter: QuotaCounter, *, quota: int, want: int, minimum: int) -> TokenGrant:
+        with _redis_errors_as_unavailable():
+            granted, left = await self._reserve(
+                keys=[self._tokens_key(counter)], args=[quota, want, minimum, TOKEN_COUNTER_TTL_SECONDS]
+            )
+        return TokenGrant(granted=int(granted), left=int(left))
+
+    async def charge_tokens(self, counter: QuotaCounter, tokens: int) -> None:
+        """Add ``tokens`` (negative: give back the unused part of a reservation)."""
         with _redis_errors_as_unavailable():
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incrby(key, tokens)
-                pipe.expire(key, TOKEN_COUNTER_TTL_SECONDS)
+                pipe.incrby(self._tokens_key(counter), tokens)
+                pipe.expire(self._tokens_key(counter), TOKEN_COUNTER_TTL_SECONDS)
                 await pipe.execute()
 
     async def acquire_stream(self, key_id: UUID, lease: str, cap: int, ttl_seconds: int) -> bool:
@@ -171,7 +218,7 @@ class MemoryStore:
     gateway process. Verified keys are not cached and key states live only as long as their TTL here (auth
     publishes revocations to Redis only), so a revoked key's widget tokens are refused within a minute."""
 
-    tokens: dict[tuple[UUID, str], int] = field(default_factory=dict)
+    tokens: dict[QuotaCounter, int] = field(default_factory=dict)
     leases: dict[UUID, dict[str, float]] = field(default_factory=dict)
     states: dict[UUID, tuple[bool, float]] = field(default_factory=dict)
 
@@ -181,16 +228,24 @@ class MemoryStore:
     async def cache_key(self, key_hash: str, key: VerifiedKey, ttl_seconds: int) -> None:
         return None
 
-    async def admission(self, key_id: UUID, day: str) -> Admission:
+    async def admission(self, key_id: UUID, counter: QuotaCounter) -> Admission:
         revoked, expiry = self.states.get(key_id, (None, 0.0))
         cached = revoked if expiry > time.monotonic() else None
-        return Admission(revoked=cached, tokens_used=self.tokens.get((key_id, day), 0))
+        return Admission(revoked=cached, tokens_used=self.tokens.get(counter, 0))
 
     async def cache_key_state(self, key_id: UUID, *, revoked: bool, ttl_seconds: int) -> None:
         self.states[key_id] = (revoked, time.monotonic() + ttl_seconds)
 
-    async def charge_tokens(self, key_id: UUID, day: str, tokens: int) -> None:
-        self.tokens[(key_id, day)] = self.tokens.get((key_id, day), 0) + tokens
+    async def reserve_tokens(self, counter: QuotaCounter, *, quota: int, want: int, minimum: int) -> TokenGrant:
+        left = quota - self.tokens.get(counter, 0)  # no await in between: atomic on the event loop
+        if left < minimum:
+            return TokenGrant(granted=0, left=left)
+        granted = min(want, left)
+        self.tokens[counter] = self.tokens.get(counter, 0) + granted
+        return TokenGrant(granted=granted, left=left - granted)
+
+    async def charge_tokens(self, counter: QuotaCounter, tokens: int) -> None:
+        self.tokens[counter] = self.tokens.get(counter, 0) + tokens
 
     async def acquire_stream(self, key_id: UUID, lease: str, cap: int, ttl_seconds: int) -> bool:
         now = time.monotonic()

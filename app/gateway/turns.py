@@ -1,8 +1,9 @@
 """A customer message through the gateway: admitted, forwarded to chat, answered as SSE or JSON, charged.
 
-Streams hold a concurrent-stream lease for their whole life and are relayed byte for byte; the gateway reads
-only the first ``delta`` (time to first token) and the ``done`` event's usage (the charge). A replayed turn
-(same Idempotency-Key, marked by chat with ``X-Helpline-Replayed``) is not charged twice.
+Streams hold a concurrent-stream lease, a token reservation and an engine slot for their whole life
+(``model_call``) and are relayed byte for byte; the gateway reads only the first ``delta`` (time to first token)
+and the final usage (the settlement). A replayed turn (same Idempotency-Key, marked by chat with
+``X-Helpline-Replayed``) is not charged twice.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from app.contracts.internal import TURN_MODEL_HEADER, TURN_REPLAYED_HEADER
 from app.gateway.components import Gateway
 from app.gateway.dependencies import Caller
 from app.gateway.forwarding import internal_path
+from app.gateway.model_call import begin_model_call
 from app.gateway.relay import TurnStreamWatcher, relay_stream, total_tokens_of
 
 
@@ -34,15 +36,20 @@ async def relay_turn(
     idempotency_key: str | None,
     stream: bool,
 ) -> Response:
-    """Admit the turn (with its stream lease in the same Redis round trip when streamed), then answer it."""
+    """Admit the turn (with its stream lease in the same Redis round trip when streamed), reserve its tokens and
+    an engine slot, then answer it."""
     lease = await gateway.gatekeeper.admit(caller.identity, stream=stream)
+    call = await begin_model_call(gateway, caller, model=gateway.turn_model, lease=lease)
     path = internal_path(f"/v1/conversations/{conversation_id}/messages")
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     if not stream:
-        upstream = await gateway.chat.request("POST", path, json=body, headers=headers)
-        if not is_replay(upstream.headers):
+        used: int | None = 0  # refused by chat: nothing was generated
+        try:
+            upstream = await gateway.chat.request("POST", path, json=body, headers={**headers, **call.headers})
             reply = orjson.loads(upstream.content).get("reply") or {}
-            gateway.gatekeeper.charge(caller.identity, total_tokens_of(reply.get("usage")))
+            used = 0 if is_replay(upstream.headers) else total_tokens_of(reply.get("usage"))
+        finally:
+            await call.end(used)
         return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
 
     def watch(upstream: httpx.Response) -> TurnStreamWatcher:
@@ -52,4 +59,4 @@ async def relay_turn(
             chargeable=not is_replay(upstream.headers),
         )
 
-    return await relay_stream(gateway, caller, path, body=body, headers=headers, make_relay=watch, lease=lease)
+    return await relay_stream(gateway, call, path, body=body, headers=headers, make_relay=watch)

@@ -19,6 +19,7 @@ from app.contracts.api import Tier
 from app.gateway.components import Gateway
 from app.gateway.dependencies import Caller, GatewayDep, authenticated
 from app.gateway.forwarding import internal_path
+from app.gateway.model_call import ModelCall, begin_model_call
 from app.gateway.openapi import AUTHENTICATED, event_stream_alternative
 from app.gateway.passthrough import check_passthrough
 from app.gateway.relay import CompletionStreamRelay, relay_stream, total_tokens_of
@@ -106,20 +107,27 @@ async def chat_completions(
     every refused field. Message content parts must be text.
     """
     check_passthrough(body.model_dump(exclude_unset=True), caller.identity.tier or Tier.FREE)
+    lease = await gateway.gatekeeper.open_stream(caller.identity) if body.stream else None
+    call = await begin_model_call(gateway, caller, model=body.model, lease=lease)
     if not body.stream:
-        upstream = await gateway.chat.request("POST", internal_path(PATH), json=upstream_body(body))
-        gateway.gatekeeper.charge(caller.identity, total_tokens_of(orjson.loads(upstream.content).get("usage")))
+        used: int | None = 0  # refused by chat: nothing was generated
+        try:
+            upstream = await gateway.chat.request(
+                "POST", internal_path(PATH), json=upstream_body(body), headers=call.headers
+            )
+            used = total_tokens_of(orjson.loads(upstream.content).get("usage"))
+        finally:
+            await call.end(used)
         return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
-    return await _stream(gateway, caller, body)
+    return await _stream(gateway, call, body)
 
 
-async def _stream(gateway: Gateway, caller: Caller, body: ChatCompletionRequest) -> Response:
+async def _stream(gateway: Gateway, call: ModelCall, body: ChatCompletionRequest) -> Response:
     def reshape(_upstream: httpx.Response) -> CompletionStreamRelay:
         return CompletionStreamRelay(
-            started_at=caller.started_at, model=body.model, client_wants_usage=client_wants_usage(body)
+            started_at=call.caller.started_at, model=body.model, client_wants_usage=client_wants_usage(body)
         )
 
-    lease = await gateway.gatekeeper.open_stream(caller.identity)
     return await relay_stream(
-        gateway, caller, internal_path(PATH), body=upstream_body(body), headers={}, make_relay=reshape, lease=lease
+        gateway, call, internal_path(PATH), body=upstream_body(body), headers={}, make_relay=reshape
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 import httpx
@@ -15,8 +16,9 @@ from app.auth.app import build_app as build_auth_app
 from app.auth.models import SCHEMA as AUTH_SCHEMA
 from app.auth.settings import AuthSettings
 from app.contracts.api import Scope, Tier
-from app.core.api_keys import generate_api_key
+from app.core.api_keys import KeyspaceLayout, generate_api_key
 from app.core.db import Database
+from app.gateway.admission import utc_day
 from app.gateway.app import build_app as build_gateway_app
 from app.gateway.settings import GatewaySettings
 from tests.app.gateway.stand_ins import StandInState, build_stand_in
@@ -29,6 +31,11 @@ class Tenant:
     slug: str
     key: str
     key_id: UUID
+    tier: Tier = Tier.STANDARD
+
+    def tokens_key(self, redis_prefix: str) -> str:
+        """The Redis counter of today's tokens of this tenant's keys of this tier (the quota's)."""
+        return KeyspaceLayout(redis_prefix).tokens(self.id, self.tier.value, utc_day(datetime.now(UTC)))
 
     @property
     def headers(self) -> dict[str, str]:
@@ -52,7 +59,7 @@ async def provision(
         key = await repository.create_api_key(
             session, tenant_id=tenant.id, name="test", tier=tier, scopes=list(scopes), generated=generated
         )
-    return Tenant(id=tenant.id, slug=slug, key=generated.key, key_id=key.id)
+    return Tenant(id=tenant.id, slug=slug, key=generated.key, key_id=key.id, tier=tier)
 
 
 USER_PASSWORD = "correct horse battery staple"

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import httpx
 from redis.asyncio import Redis
 
 from app.contracts.api import Scope, Tier
-from app.core.api_keys import KeyspaceLayout
 from app.core.sse import SSEParser
-from app.gateway.admission import utc_day
 from tests.app.gateway.conftest import RunningService, Tenant, provision
 from tests.app.gateway.stand_ins import StandInState
 from tests.app.harness import eventually
@@ -20,7 +16,7 @@ REQUEST = {"model": "helpline-chat", "messages": [{"role": "user", "content": "H
 
 async def charged(redis_url: str, prefix: str, tenant: Tenant) -> int:
     redis = Redis.from_url(redis_url)
-    value = await redis.get(KeyspaceLayout(prefix).tokens(tenant.key_id, utc_day(datetime.now(UTC))))
+    value = await redis.get(tenant.tokens_key(prefix))
     await redis.aclose()
     return int(value or 0)
 

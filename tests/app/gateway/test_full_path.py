@@ -15,7 +15,6 @@ problem. Schema conformance, status codes, content types and "no 5xx" are all en
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -26,9 +25,7 @@ from redis.asyncio import Redis
 from schemathesis.checks import positive_data_acceptance
 
 from app.contracts.api import Tier
-from app.core.api_keys import KeyspaceLayout
 from app.core.sse import SSEParser
-from app.gateway.admission import utc_day
 from app.gateway.settings import GatewaySettings
 from tests.app.chat.conftest import (  # the real path behind chat, shared with the chat tests
     _clear_faults,
@@ -145,7 +142,7 @@ async def test_a_conversation_from_first_message_to_an_agent_resolving_it(
     reply = events[-1][1]["message"]
     assert reply["status"] == "complete"
     redis = Redis.from_url(redis_url)
-    tokens_key = KeyspaceLayout(redis_prefix).tokens(acme.key_id, utc_day(datetime.now(UTC)))
+    tokens_key = acme.tokens_key(redis_prefix)
 
     async def charged() -> int:
         return int(await redis.get(tokens_key) or 0)

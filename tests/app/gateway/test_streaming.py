@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 import httpx
 from prometheus_client import generate_latest
@@ -16,7 +15,6 @@ from app.contracts.api import Tier
 from app.core.api_keys import KeyspaceLayout
 from app.core.metrics import REGISTRY
 from app.core.sse import SSEEvent, SSEParser
-from app.gateway.admission import utc_day
 from tests.app.gateway.conftest import RunningService, Tenant, provision
 from tests.app.gateway.stand_ins import USAGE, StandInState
 from tests.app.harness import eventually
@@ -34,7 +32,7 @@ def metric(name: str, **labels: str) -> float:
 
 async def tokens_charged(redis_url: str, prefix: str, tenant: Tenant) -> int:
     redis = Redis.from_url(redis_url)
-    value = await redis.get(KeyspaceLayout(prefix).tokens(tenant.key_id, utc_day(datetime.now(UTC))))
+    value = await redis.get(tenant.tokens_key(prefix))
     await redis.aclose()
     return int(value or 0)
 
@@ -153,20 +151,23 @@ async def test_a_free_key_gets_ten_requests_a_minute(gateway: httpx.AsyncClient,
     assert int(refused.headers["retry-after"]) >= 1
 
 
-async def test_a_key_whose_tokens_are_used_up_is_refused_until_midnight_utc(
+async def test_a_tenant_whose_tokens_are_used_up_is_refused_until_midnight_utc(
     gateway: httpx.AsyncClient, auth_service: RunningService, redis_url: str, redis_prefix: str
 ) -> None:
     tenant = await provision(auth_service, "small", Tier.FREE)
     conversation = await conversation_of(gateway, tenant)
     redis = Redis.from_url(redis_url)
-    await redis.set(KeyspaceLayout(redis_prefix).tokens(tenant.key_id, utc_day(datetime.now(UTC))), 9_990)
-    await redis.aclose()
+    await redis.set(tenant.tokens_key(redis_prefix), 10_000 - 500)
 
     answered = await gateway.post(
         f"/v1/conversations/{conversation}/messages", json={"content": "hi"}, headers=tenant.headers
     )
-    assert answered.status_code == 200  # 10 tokens left: this answer runs and takes the key over
-    await eventually(lambda: tokens_charged(redis_url, redis_prefix, tenant), lambda tokens: tokens >= 10_000)
+    assert answered.status_code == 200  # 500 tokens left: reserved, answered, settled to the real usage
+    await eventually(
+        lambda: tokens_charged(redis_url, redis_prefix, tenant), lambda tokens: tokens == 9_500 + USAGE.total_tokens
+    )
+    await redis.set(tenant.tokens_key(redis_prefix), 10_000 - 10)  # fewer left than any request needs
+    await redis.aclose()
 
     refused = await gateway.post(
         f"/v1/conversations/{conversation}/messages", json={"content": "hi"}, headers=tenant.headers
@@ -175,6 +176,8 @@ async def test_a_key_whose_tokens_are_used_up_is_refused_until_midnight_utc(
     assert refused.status_code == 429
     assert refused.json()["type"] == "/problems/quota-exceeded"
     assert refused.headers["ratelimit-policy"] == "10000;w=86400"
+    assert refused.headers["ratelimit-remaining"] == "10"
+    assert 1 <= int(refused.headers["retry-after"]) <= 86_400
 
 
 async def test_a_replayed_turn_is_not_charged_twice(
