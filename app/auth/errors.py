@@ -18,6 +18,10 @@ class TierNotAllowedError(ProblemError):
     problem = problems.TIER_NOT_ALLOWED
 
 
+class KeyLimitReachedError(ProblemError):
+    problem = problems.KEY_LIMIT_REACHED
+
+
 class InvalidLoginError(ProblemError):
     problem = problems.INVALID_LOGIN
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,6 +71,16 @@ async def create_api_key(
     session.add(key)
     await session.flush()
     return key
+
+
+async def lock_tenant(session: AsyncSession, tenant_id: UUID) -> Tenant | None:
+    """The tenant row, locked until the transaction ends: concurrent key creations for one tenant take turns."""
+    return await session.scalar(select(Tenant).where(Tenant.id == tenant_id).with_for_update())
+
+
+async def count_active_api_keys(session: AsyncSession, *, tenant_id: UUID) -> int:
+    query = select(func.count()).select_from(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.revoked_at.is_(None))
+    return int(await session.scalar(query) or 0)
 
 
 async def list_api_keys(session: AsyncSession, *, tenant_id: UUID, prefix: str | None) -> Sequence[ApiKey]:

@@ -12,7 +12,13 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository
-from app.auth.errors import ApiKeyRequiredError, InvalidApiKeyError, InvalidLoginError, TierNotAllowedError
+from app.auth.errors import (
+    ApiKeyRequiredError,
+    InvalidApiKeyError,
+    InvalidLoginError,
+    KeyLimitReachedError,
+    TierNotAllowedError,
+)
 from app.auth.models import ApiKey as ApiKeyRow
 from app.auth.models import Tenant
 from app.auth.models import User as UserRow
@@ -41,6 +47,11 @@ from app.core.errors import NotFoundError
 TIER_ORDER = (Tier.FREE, Tier.STANDARD, Tier.ENTERPRISE)
 #: ``last_used_at`` is refreshed at most this often: one write per key per minute, not per verification.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+#: Active (unrevoked) API keys a tenant may hold, by plan: keys are for separating integrations, not for
+#: multiplying limits (quotas are per tenant anyway; the cap keeps a free tenant from minting keys by the dozen).
+MAX_ACTIVE_KEYS: dict[Tier, int] = {Tier.FREE: 3, Tier.STANDARD: 25, Tier.ENTERPRISE: 200}
 
 
 def tier_allowed(requested: Tier, max_tier: Tier) -> bool:
@@ -113,10 +124,18 @@ class AuthService:
     async def create_api_key(
         self, session: AsyncSession, identity: IdentityClaims, request: ApiKeyCreate
     ) -> ApiKeyCreated:
-        tenant = await self._tenant(session, identity)
+        tenant = await repository.lock_tenant(session, identity.tenant_id)
+        if tenant is None:  # a token for a deleted tenant
+            raise InvalidApiKeyError("The tenant no longer exists.")
         if not tier_allowed(request.tier, tenant.max_tier):
             raise TierNotAllowedError(
                 f"The tenant's plan allows keys up to the {tenant.max_tier.value} tier.", max_tier=tenant.max_tier.value
+            )
+        cap = MAX_ACTIVE_KEYS[tenant.max_tier]
+        if await repository.count_active_api_keys(session, tenant_id=tenant.id) >= cap:
+            raise KeyLimitReachedError(
+                f"The tenant's {tenant.max_tier.value} plan allows {cap} active API keys; revoke one first.",
+                max_keys=cap,
             )
         generated = generate_api_key()
         row = await repository.create_api_key(

@@ -8,7 +8,7 @@ which the gateway renders in OpenAI's shape.
 
 Under a tenant's token quota the gateway names the tokens reserved for the request (``X-Helpline-Token-Budget``):
 ``max_tokens`` is capped to what the prompt's estimate leaves of it (per choice), and a stream the cap cut short
-(``finish_reason: length``) gets an in-band ``quota_exceeded`` error before ``[DONE]``, as vLLM reports errors.
+(``finish_reason: length``) gets an in-band ``insufficient_quota`` error before ``[DONE]``, as vLLM reports errors.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from app.chat.engine import EngineClient, engine_error_problem, error_message_of
 from app.chat.errors import TokenBudgetExhaustedError
 from app.chat.metering import count_tokens
 from app.chat.model_catalog import ModelCatalog, model_field_rewriter
-from app.chat.prompt import MIN_ANSWER_TOKENS, estimate_tokens
+from app.chat.prompt import MIN_ANSWER_TOKENS, PROMPT_OVERHEAD_TOKENS, estimate_tokens
 from app.chat.records import Records, Usage
 from app.chat.settings import ChatSettings
 from app.contracts import problems
@@ -41,9 +41,9 @@ QUOTA_CUT_EVENT = (
         {
             "error": {
                 "message": "The tenant's token quota for today ran out during this answer.",
-                "type": "quota_exceeded",
+                "type": "insufficient_quota",  # as the gateway renders a 429 quota-exceeded in OpenAI's shape
                 "param": None,
-                "code": 429,
+                "code": "quota-exceeded",
             }
         }
     )
@@ -89,7 +89,9 @@ def cap_to_budget(body: bytes, token_budget: int, chars_per_token: float) -> tup
     budget, and whether the cap is below what the client asked (its answer may end on the quota)."""
     document: dict[str, Any] = orjson.loads(body)
     messages = document.get("messages") or []
-    prompt = sum(estimate_tokens(_text_of(m.get("content")), chars_per_token) for m in messages if isinstance(m, dict))
+    prompt = PROMPT_OVERHEAD_TOKENS + sum(
+        estimate_tokens(_text_of(m.get("content")), chars_per_token) for m in messages if isinstance(m, dict)
+    )
     n = document.get("n")
     choices = n if isinstance(n, int) and n > 0 else 1
     room = (token_budget - prompt) // choices

@@ -17,6 +17,8 @@ from app.contracts.internal import HistoryMessage
 
 #: Chat-template tokens around each message (role markers, separators): ~4 in ChatML.
 MESSAGE_OVERHEAD_TOKENS = 4
+#: Template tokens of the request as a whole (a default system turn, the generation prompt): seen as 2-3 on Qwen.
+PROMPT_OVERHEAD_TOKENS = 8
 #: The shortest answer worth generating under a token budget; a budget leaving less refuses the request (429).
 MIN_ANSWER_TOKENS = 16
 
@@ -45,7 +47,7 @@ def within_token_budget(budget: ContextBudget, tokens: int, essential_prompt_tok
     """The context budget of a request that may spend at most ``tokens`` (prompt + answer; the quota reservation
     the gateway made): the answer gets what the essential prompt (system prompt + newest message) leaves, up to
     its usual ``max_tokens``, and the history gets the rest. None when fewer than ``MIN_ANSWER_TOKENS`` are left."""
-    answer = min(budget.max_tokens, tokens - essential_prompt_tokens)
+    answer = min(budget.max_tokens, tokens - essential_prompt_tokens - PROMPT_OVERHEAD_TOKENS)
     if answer < MIN_ANSWER_TOKENS:
         return None
     return ContextBudget(

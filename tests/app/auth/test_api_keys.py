@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import select
 
 from app.auth.models import ApiKey
+from app.auth.service import MAX_ACTIVE_KEYS
 from app.contracts.api import ApiKeyCreated, Role, Scope, Tier
 from app.core.api_keys import KeyspaceLayout, hash_api_key, is_well_formed_api_key
 from app.core.db import Database
@@ -81,6 +84,27 @@ async def test_a_key_cannot_exceed_the_tenant_plan(
     assert response.json()["type"] == "/problems/tier-not-allowed"
     assert response.json()["max_tier"] == "free"
     assert (await auth_client.get("/v1/api-keys", headers=admin)).json() == []
+
+
+async def test_a_plan_caps_the_active_keys_even_when_admins_race(
+    auth_app: FastAPI, auth_client: httpx.AsyncClient, identities: IdentityFactory
+) -> None:
+    tenant = await seed_tenant(auth_app, "small", max_tier=Tier.FREE)
+    admin = identities.headers(identities.claims(tenant.id, scopes=[Scope.ADMIN]))
+    cap = MAX_ACTIVE_KEYS[Tier.FREE]
+
+    async def attempt(index: int) -> httpx.Response:
+        return await auth_client.post("/v1/api-keys", json={"name": f"k{index}", "tier": "free"}, headers=admin)
+
+    responses = await asyncio.gather(*(attempt(index) for index in range(cap + 5)))
+
+    assert sorted(response.status_code for response in responses) == [201] * cap + [409] * 5
+    refused = next(response for response in responses if response.status_code == 409)
+    assert refused.json()["type"] == "/problems/key-limit-reached"
+    assert refused.json()["max_keys"] == cap
+    first = next(response.json() for response in responses if response.status_code == 201)
+    assert (await auth_client.delete(f"/v1/api-keys/{first['id']}", headers=admin)).status_code == 204
+    assert (await attempt(99)).status_code == 201  # a revoked key frees its place
 
 
 async def test_revocation_is_immediate_in_the_database_and_at_the_gateway_cache(
