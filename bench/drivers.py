@@ -30,10 +30,15 @@ class TurnSample:
     duration: float
     completion_tokens: int
     error: str | None = None
+    retry_after: float | None = None  # set when the turn was shed (429 from admission control): not a failure
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.ttft is not None
+
+    @property
+    def shed(self) -> bool:
+        return self.retry_after is not None
 
 
 class Conversation(Protocol):
@@ -198,6 +203,10 @@ class GatewayDriver:
             async with self.http.stream(
                 "POST", url, content=orjson.dumps({"content": text}), headers=headers
             ) as response:
+                if response.status_code == 429:  # shed by admission control: the client retries after Retry-After
+                    await response.aread()
+                    retry_after = float(response.headers.get("retry-after") or 1)
+                    return TurnSample(started, None, time.perf_counter() - started, 0, "shed", retry_after)
                 if response.status_code != 200:
                     body = await response.aread()
                     return _failed(started, f"gateway {response.status_code} {body[:120]!r}")

@@ -16,6 +16,11 @@ minus direct TTFT at the same concurrency, percentile by percentile. Then the ou
 (``bench.guardrail``: in-process, guard on vs off on the simulator's answers). Results: tables on stdout and
 ``build/bench/overhead.json`` (``output_guardrail`` holds the guardrail's figures).
 
+The overload row: the gateway admits ``--admission-capacity`` turns at once (the level the full path serves
+within its TTFT SLO here), and ``--overload`` customers (4x that) drive the full path. A turn shed with 429 is
+retried after its ``Retry-After`` as a client would; the row counts admitted turns, sheds, failures and 5xx, and
+the TTFT of admitted turns.
+
 Why not locust, guidellm or aiperf: the full path is not an OpenAI endpoint (create a conversation, then SSE
 events ``message``/``delta``/``done`` per turn, multi-turn state), guidellm and aiperf only speak OpenAI, and
 locust's gevent workers would need a custom streaming client anyway while costing more CPU on the same two
@@ -65,7 +70,9 @@ SERVICE_PROCESSES = ("router", "auth", "sessions", "chat", "gateway")
 
 @dataclass(frozen=True)
 class BenchSettings:
-    levels: tuple[int, ...] = (1, 32, 128)
+    levels: tuple[int, ...] = (1, 32)
+    overload: int | None = 128  # customers in the overload row (4x the admission capacity); None: no row
+    admission_capacity: int = 32
     turns_per_conversation: int = 4
     turns_per_worker: int = 12  # ~380 turns at 32: a p99 that rests on a few samples, not on the worst two
     min_turns: int = 20
@@ -103,8 +110,13 @@ async def run_worker(
         for turn in range(settings.turns_per_conversation):
             if not budget.take():
                 return
-            sample = await driver.turn(conversation, customer_message(rng, turn))
+            text = customer_message(rng, turn)
+            sample = await driver.turn(conversation, text)
             samples.append(sample)
+            while sample.shed and time.monotonic() < budget.deadline:  # a client honouring Retry-After
+                await asyncio.sleep(min(sample.retry_after or 1.0, budget.deadline - time.monotonic()))
+                sample = await driver.turn(conversation, text)
+                samples.append(sample)
             if not sample.ok:
                 break  # a failed turn ends the conversation (its state is unknown)
 
@@ -155,7 +167,8 @@ async def run_phase(
         ttft=[sample.ttft for sample in ok if sample.ttft is not None],
         durations=[sample.duration for sample in ok],
         completion_tokens=sum(sample.completion_tokens for sample in ok),
-        errors=dict(Counter(sample.error for sample in samples if sample.error)),
+        errors=dict(Counter(sample.error for sample in samples if sample.error and not sample.shed)),
+        shed=sum(1 for sample in samples if sample.shed),
         cpu_seconds=cpu,
         breakdown_ms=breakdown,
     )
@@ -214,8 +227,11 @@ def client_for(concurrency: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(120, connect=10))
 
 
-async def measure(info: RunInfo, settings: BenchSettings) -> tuple[list[LevelResult], dict[str, dict[str, float]]]:
-    """Each level's direct and full phases, and the processes' resident memory at rest and after each level."""
+async def measure(
+    info: RunInfo, settings: BenchSettings
+) -> tuple[list[LevelResult], dict[str, dict[str, float]], PhaseResult | None]:
+    """Each level's direct and full phases, the processes' resident memory at rest and after each level, and the
+    overload row."""
     processes = {name: info.pid(name) for name in (*ENGINE_PROCESSES, *SERVICE_PROCESSES)}
     memory = {"at rest": resident_mib(processes)}
     tenancy = await provision(info, math.ceil(max(settings.levels) / CONVERSATIONS_PER_KEY))
@@ -264,7 +280,19 @@ async def measure(info: RunInfo, settings: BenchSettings) -> tuple[list[LevelRes
             await asyncio.sleep(1.0)  # let background work (token charges, classifications) settle
         results.append(LevelResult(direct=phases[0], full=phases[1]))
         memory[f"after {concurrency}"] = resident_mib(processes)
-    return results, memory
+    return results, memory, await measure_overload(info, settings, meter)
+
+
+async def measure_overload(info: RunInfo, settings: BenchSettings, meter: CpuMeter) -> PhaseResult | None:
+    if settings.overload is None:
+        return None
+    tenancy = await provision(info, math.ceil(settings.overload / CONVERSATIONS_PER_KEY))
+    async with client_for(settings.overload) as http:
+        driver = GatewayDriver(http=http, gateway_url=info.gateway_url, api_keys=tenancy.api_keys)
+        print(f"bench: overload, {settings.overload} customers on the full path ...", file=sys.stderr)
+        return await run_phase(
+            driver, settings.overload, settings=settings, meter=meter, driver_process=psutil.Process()
+        )
 
 
 def environment_facts() -> dict[str, Any]:
@@ -282,23 +310,30 @@ async def bench(settings: BenchSettings) -> dict[str, Any]:
     run = LocalRun(
         state_dir,
         args=["--log-level", "WARNING", "--sim-arg=--sim-jitter=0", "--fresh"],
-        env={"DATABASE_URL": database_dsn, "REDIS_URL": REDIS_URL},
+        env={
+            "DATABASE_URL": database_dsn,
+            "REDIS_URL": REDIS_URL,
+            "HELPLINE_ADMISSION_CAPACITY": str(settings.admission_capacity),
+        },
     )
     try:
         run.start()  # from the loop's own thread: the run must die with it (see LocalRun.start)
         print(f"bench: stack ready at {run.info.gateway_url} (log: {run.log_path})", file=sys.stderr)
-        levels, memory = await measure(run.info, settings)
+        levels, memory, overload = await measure(run.info, settings)
     finally:
         status = await asyncio.to_thread(run.stop)
         await drop_database(database)
     if status != 0:
         raise RuntimeError(f"the local run did not stop cleanly (status {status}); see {run.log_path}")
-    return {**report_document(levels, settings_summary(settings), facts), "resident_memory_mib": memory}
+    document = report_document(levels, settings_summary(settings), facts, overload=overload)
+    return {**document, "resident_memory_mib": memory}
 
 
 def settings_summary(settings: BenchSettings) -> dict[str, Any]:
     return {
         "levels": list(settings.levels),
+        "overload_customers": settings.overload,
+        "admission_capacity": settings.admission_capacity,
         "turns_per_conversation": settings.turns_per_conversation,
         "turn_budget": {str(level): settings.turn_budget(level) for level in settings.levels},
         "max_seconds_per_phase": settings.max_seconds,
@@ -313,7 +348,14 @@ def parse_args(argv: Sequence[str] | None) -> BenchSettings:
     parser = argparse.ArgumentParser(
         prog="python -m bench.overhead", description="Engine direct vs the full customer path."
     )
-    parser.add_argument("--levels", default="1,32,128", help="concurrent conversations, comma-separated")
+    parser.add_argument("--levels", default="1,32", help="concurrent conversations, comma-separated")
+    parser.add_argument(
+        "--admission-capacity",
+        type=int,
+        default=32,
+        help="turns the gateway runs at once (HELPLINE_ADMISSION_CAPACITY)",
+    )
+    parser.add_argument("--overload", type=int, default=128, help="customers in the overload row (0: none)")
     parser.add_argument("--turns-per-conversation", type=int, default=4)
     parser.add_argument(
         "--turns-per-worker",
@@ -326,7 +368,9 @@ def parse_args(argv: Sequence[str] | None) -> BenchSettings:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
     args = parser.parse_args(argv)
     return BenchSettings(
-        levels=tuple(int(level) for level in args.levels.split(",")),
+        levels=tuple(int(level) for level in args.levels.split(",") if level),
+        overload=args.overload or None,
+        admission_capacity=args.admission_capacity,
         turns_per_conversation=args.turns_per_conversation,
         turns_per_worker=args.turns_per_worker,
         min_turns=args.min_turns,

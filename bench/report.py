@@ -32,6 +32,7 @@ class PhaseResult:
     completion_tokens: int
     errors: dict[str, int]
     cpu_seconds: dict[str, float]  # by process group: engines, each service, postgres, redis, driver
+    shed: int = 0  # turns refused with 429 by admission control (retried by the client, not failures)
     breakdown_ms: dict[str, float] = field(default_factory=dict)  # full path: mean TTFT per hop (bench.breakdown)
 
     @property
@@ -53,6 +54,8 @@ class PhaseResult:
             "concurrency": self.concurrency,
             "turns": self.turns,
             "failed_turns": sum(self.errors.values()),
+            "server_errors": sum(count for error, count in self.errors.items() if " 5" in error[:12]),
+            "shed": self.shed,
             "errors": self.errors,
             "seconds": round(self.seconds, 3),
             "turns_per_second": round(self.turns_per_second, 3),
@@ -112,7 +115,13 @@ def targets(level: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def report_document(levels: list[LevelResult], settings: dict[str, Any], environment: dict[str, Any]) -> dict[str, Any]:
+def report_document(
+    levels: list[LevelResult],
+    settings: dict[str, Any],
+    environment: dict[str, Any],
+    *,
+    overload: PhaseResult | None = None,
+) -> dict[str, Any]:
     rows = [level.as_dict() for level in levels]
     target_row = next((row for row in rows if row["concurrency"] == TARGET_LEVEL), None)
     return {
@@ -121,6 +130,7 @@ def report_document(levels: list[LevelResult], settings: dict[str, Any], environ
         "environment": environment,
         "levels": rows,
         "targets": {"concurrency": TARGET_LEVEL, **targets(target_row)} if target_row else None,
+        "overload": overload.as_dict() if overload is not None else None,
     }
 
 
@@ -147,6 +157,18 @@ def render_table(document: dict[str, Any]) -> str:
                 f"| {phase['cpu_ms_per_turn']['helpline']:.1f} | {phase['cpu_ms_per_turn']['data_stores']:.1f} "
                 f"| {phase['failed_turns']} |"
             )
+    overload = document.get("overload")
+    if overload:
+        lines += [
+            "",
+            "| customers (overload) | admitted turns | turns/s | TTFT p50 ms | TTFT p99 ms | turn p99 ms | shed (429) "
+            "| failed admitted | 5xx |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| {overload['concurrency']} | {overload['turns']} | {overload['turns_per_second']:.2f} "
+            f"| {_ms(overload['ttft_ms'].get('p50'))} | {_ms(overload['ttft_ms'].get('p99'))} "
+            f"| {_ms(overload['turn_duration_ms'].get('p99'))} | {overload['shed']} | {overload['failed_turns']} "
+            f"| {overload['server_errors']} |",
+        ]
     goals = document.get("targets")
     if goals:
         lines.append("")
