@@ -1,8 +1,11 @@
 """Admission control in front of the engine: vLLM never answers 429, so the gateway decides who waits and who is shed.
 
-Per model, a gateway process lets ``capacity`` turns run at once (what the engines serve within the TTFT SLO) and
-queues a bounded number more: the queue is sized so that the last waiter's expected wait, ``queued * mean turn
-duration / capacity``, stays within the TTFT SLO (the mean duration is measured, an EWMA of how long admitted
+Per model, a gateway process lets ``limit`` turns run at once and queues a bounded number more. The limit adapts
+(AIMD on the time to first token an admitted turn gets once it holds its slot): it starts at the configured
+``capacity`` (its ceiling), shrinks by a fifth when a turn's first token comes later than the TTFT SLO (at most once
+per mean turn duration), and grows back by about one per ``limit`` fast first tokens. So a configured capacity the
+engines (or a loaded machine) cannot serve within the SLO is corrected from what customers actually get. The queue the queue is sized so that the last waiter's expected wait, ``queued * mean turn
+duration / limit``, stays within the TTFT SLO (the mean duration is measured, an EWMA of how long admitted
 turns hold their slot). Beyond that a request is shed at once with 429 + ``Retry-After`` (problem
 ``engine-busy``): a clean refusal now beats a timeout in a minute.
 
@@ -55,7 +58,7 @@ class EngineBusyError(ProblemError):
 class AdmissionLimits:
     """How much one model's engines take from this gateway process."""
 
-    capacity: int  # turns running at once
+    capacity: int  # turns running at once, at most (the adaptive limit's ceiling)
     ttft_slo_seconds: float  # the longest an admitted turn should wait for its first token
     initial_turn_seconds: float = 3.0  # the mean turn duration assumed before any turn has been measured
     max_wait_factor: float = 4.0  # a waiter still queued after factor * SLO is shed (the estimate was wrong)
@@ -69,7 +72,7 @@ class Saturation:
     saturated: bool
     running: int
     queued: int
-    capacity: int
+    capacity: int  # the current (adaptive) limit
     queue_bound: int
     mean_turn_seconds: float
     since: float | None  # clock time the current saturation began (None when not saturated)
@@ -92,11 +95,16 @@ class _ModelState:
     waiters: list[_Waiter] = field(default_factory=list)
     saturated_since: float | None = None
     calm_since: float | None = None  # when running + queued last fell to the exit level
+    limit: float = 0.0  # the adaptive concurrency limit (set to the capacity at creation)
+    last_decrease: float = float("-inf")
+
+    @property
+    def capacity(self) -> int:
+        return max(1, int(self.limit))
 
     @property
     def queue_bound(self) -> int:
-        limits = self.limits
-        return int(limits.ttft_slo_seconds * limits.capacity / max(self.mean_turn_seconds, 1e-3))
+        return int(self.limits.ttft_slo_seconds * self.capacity / max(self.mean_turn_seconds, 1e-3))
 
     def held_by(self, tenant: UUID) -> int:
         return self.running_by_tenant.get(tenant, 0) + sum(1 for waiter in self.waiters if waiter.tenant == tenant)
@@ -111,6 +119,10 @@ class Ticket:
     tenant: UUID
     started: float
     released: bool = False
+
+    def first_token(self) -> None:
+        """The turn's first token arrived now (the adaptive limit's signal)."""
+        self.admission.observe_first_token(self.model, self.admission.clock() - self.started)
 
     def release(self) -> None:
         if not self.released:
@@ -149,7 +161,7 @@ class EngineAdmission:
             saturated=state.saturated_since is not None,
             running=state.running,
             queued=len(state.waiters),
-            capacity=state.limits.capacity,
+            capacity=state.capacity,
             queue_bound=state.queue_bound,
             mean_turn_seconds=state.mean_turn_seconds,
             since=state.saturated_since,
@@ -168,7 +180,7 @@ class EngineAdmission:
 
     async def acquire(self, model: str, tenant: UUID, tier: Tier) -> None:
         state = self._state(model)
-        if state.running < state.limits.capacity and not state.waiters:
+        if state.running < state.capacity and not state.waiters:
             self._start(state, tenant)
             self._update_signal(model, state)
             return
@@ -198,19 +210,32 @@ class EngineAdmission:
         if held_seconds is not None:
             weight = self._ewma_weight
             state.mean_turn_seconds = (1 - weight) * state.mean_turn_seconds + weight * held_seconds
-        while state.waiters and state.running < state.limits.capacity:
+        while state.waiters and state.running < state.capacity:
             chosen = min(state.waiters, key=lambda waiter: self._serve_rank(state, waiter))
             state.waiters.remove(chosen)
             self._start(state, chosen.tenant)
             chosen.granted.set_result(None)
         self._update_signal(model, state)
 
+    def observe_first_token(self, model: str, seconds: float) -> None:
+        """Feed the adaptive limit: ``seconds`` from a turn's admission (slot granted) to its first token."""
+        state = self._state(model)
+        now = self.clock()
+        if seconds > state.limits.ttft_slo_seconds:
+            if now - state.last_decrease >= state.mean_turn_seconds:
+                state.limit = max(1.0, state.limit * 0.8)
+                state.last_decrease = now
+        else:
+            state.limit = min(float(state.limits.capacity), state.limit + 1 / max(state.limit, 1.0))
+
     # --- internals ----------------------------------------------------------------------------------------------
     def _state(self, model: str) -> _ModelState:
         state = self._states.get(model)
         if state is None:
             limits = self._per_model.get(model, self._default)
-            state = self._states[model] = _ModelState(limits=limits, mean_turn_seconds=limits.initial_turn_seconds)
+            state = self._states[model] = _ModelState(
+                limits=limits, mean_turn_seconds=limits.initial_turn_seconds, limit=float(limits.capacity)
+            )
         return state
 
     @staticmethod
@@ -270,7 +295,7 @@ class EngineAdmission:
     @staticmethod
     def retry_after_seconds(state: _ModelState) -> int:
         """About when a slot frees for a newcomer: the queue ahead drained at capacity, within [1, 30] s."""
-        drain = state.mean_turn_seconds * (len(state.waiters) + 1) / max(state.limits.capacity, 1)
+        drain = state.mean_turn_seconds * (len(state.waiters) + 1) / max(state.capacity, 1)
         return min(30, max(1, math.ceil(drain)))
 
     def _update_signal(self, model: str, state: _ModelState) -> None:
@@ -279,7 +304,7 @@ class EngineAdmission:
         queued = len(state.waiters)
         if queued and queued >= max(1, math.ceil(state.queue_bound / 2)):
             state.saturated_since = state.saturated_since or now
-        calm = state.running + queued <= self._exit_ratio * state.limits.capacity
+        calm = state.running + queued <= self._exit_ratio * state.capacity
         if not calm:
             state.calm_since = None
         elif state.calm_since is None:

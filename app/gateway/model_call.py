@@ -32,6 +32,11 @@ class ModelCall:
         """For chat: the tokens this request may spend (none without a quota)."""
         return {TOKEN_BUDGET_HEADER: str(self.reservation.granted)} if self.reservation is not None else {}
 
+    def first_token(self) -> None:
+        """The answer's first token reached the client (admission control's adaptive limit learns from it)."""
+        if self.ticket is not None:
+            self.ticket.first_token()
+
     async def end(self, used: int | None) -> None:
         """Give everything back and settle the reservation to ``used`` tokens (None: unknown, keep it). Once."""
         if self._ended:

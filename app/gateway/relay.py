@@ -33,6 +33,7 @@ _NON_EMPTY_CONTENT = re.compile(r'"content":\s*"[^"]')
 log = get_logger(__name__)
 
 OnClose = Callable[[bool], Awaitable[None]]
+FirstToken = Callable[[], None]
 
 
 class RelayResponse(StreamingResponse):
@@ -130,9 +131,12 @@ class TurnStreamWatcher:
     """Reads a conversation turn's SSE events (``message``, ``delta``*, ``done``|``error``) as they pass: the
     usage comes with ``done``, or with an ``error`` whose problem carries ``usage`` (chat adds it when known)."""
 
-    def __init__(self, *, started_at: float, model: str, chargeable: bool = True) -> None:
+    def __init__(
+        self, *, started_at: float, model: str, chargeable: bool = True, on_first_token: FirstToken | None = None
+    ) -> None:
         self.started_at = started_at
         self.model = model
+        self.on_first_token = on_first_token
         self.chargeable = chargeable  # false for a replayed turn: its tokens were charged the first time
         self.total_tokens: int | None = None if chargeable else 0
         self._relayed_chars = 0
@@ -148,7 +152,7 @@ class TurnStreamWatcher:
                 self._relayed_chars += len(event.data) - _DELTA_FRAMING  # no JSON parse per token
             if event.event == "delta" and not self._first_token_seen:
                 self._first_token_seen = True
-                observe_time_to_first_token(self.model, self.started_at)
+                observe_time_to_first_token(self.model, self.started_at, self.on_first_token)
             elif event.event == "done":
                 if self.chargeable:
                     self.total_tokens = total_tokens_of((event.json().get("message") or {}).get("usage"))
@@ -176,9 +180,12 @@ class CompletionStreamRelay:
     dropped, so the client sees exactly the stream it asked for.
     """
 
-    def __init__(self, *, started_at: float, model: str, client_wants_usage: bool) -> None:
+    def __init__(
+        self, *, started_at: float, model: str, client_wants_usage: bool, on_first_token: FirstToken | None = None
+    ) -> None:
         self.started_at = started_at
         self.model = model
+        self.on_first_token = on_first_token
         self.client_wants_usage = client_wants_usage
         self.total_tokens: int | None = None
         self.relayed_tokens = 0  # chunks with content: the engine streams about one token per chunk
@@ -190,7 +197,7 @@ class CompletionStreamRelay:
             self.relayed_tokens += 1
         if not self._first_token_seen and self.relayed_tokens:
             self._first_token_seen = True
-            observe_time_to_first_token(self.model, self.started_at)
+            observe_time_to_first_token(self.model, self.started_at, self.on_first_token)
         if '"usage"' not in data or data == "[DONE]":
             return True
         chunk = orjson.loads(data)
@@ -218,5 +225,7 @@ def total_tokens_of(usage: Any) -> int:
     return int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
 
 
-def observe_time_to_first_token(model: str, started_at: float) -> None:
+def observe_time_to_first_token(model: str, started_at: float, on_first_token: FirstToken | None = None) -> None:
     METRICS.time_to_first_token_seconds.labels(service="gateway", model=model).observe(time.perf_counter() - started_at)
+    if on_first_token is not None:
+        on_first_token()

@@ -57,6 +57,7 @@ async def relay_turn(
             started_at=caller.started_at,
             model=upstream.headers.get(TURN_MODEL_HEADER, "unknown"),
             chargeable=not is_replay(upstream.headers),
+            on_first_token=call.first_token,
         )
 
     return await relay_stream(gateway, call, path, body=body, headers=headers, make_relay=watch)

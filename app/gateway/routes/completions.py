@@ -125,7 +125,10 @@ async def chat_completions(
 async def _stream(gateway: Gateway, call: ModelCall, body: ChatCompletionRequest) -> Response:
     def reshape(_upstream: httpx.Response) -> CompletionStreamRelay:
         return CompletionStreamRelay(
-            started_at=call.caller.started_at, model=body.model, client_wants_usage=client_wants_usage(body)
+            started_at=call.caller.started_at,
+            model=body.model,
+            client_wants_usage=client_wants_usage(body),
+            on_first_token=call.first_token,
         )
 
     return await relay_stream(

@@ -161,3 +161,25 @@ async def test_a_ticket_is_released_once() -> None:
     ticket.release()
     ticket.release()  # a second release (two end paths racing) is a no-op
     assert admission.saturation(MODEL).running == 0
+
+
+async def test_the_limit_shrinks_when_first_tokens_are_late_and_grows_back_when_they_are_not() -> None:
+    admission, clock = control(capacity=10, queue_bound=10)  # SLO 10 s in this fixture
+    tenant = uuid4()
+    admission.observe_first_token(MODEL, 11.0)
+    assert admission.saturation(MODEL).capacity == 8
+    admission.observe_first_token(MODEL, 11.0)  # the same episode (within one mean turn): no second cut
+    assert admission.saturation(MODEL).capacity == 8
+    clock.now += 20
+    admission.observe_first_token(MODEL, 11.0)
+    assert admission.saturation(MODEL).capacity == 6
+    for _ in range(6):
+        await admission.acquire(MODEL, tenant, Tier.STANDARD)
+    late = await queued(admission, uuid4(), Tier.STANDARD)  # the seventh waits: the limit is 6 now
+    assert not late.done()
+    for _ in range(40):
+        admission.observe_first_token(MODEL, 0.5)
+    assert admission.saturation(MODEL).capacity == 10  # never above the configured capacity
+    admission.release(MODEL, tenant, held_seconds=2.0)
+    await settle()
+    assert late.done()
