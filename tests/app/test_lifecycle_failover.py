@@ -8,10 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.core.waits import scaled
-from app.enginesim.launcher import EngineSimProcess
 from tests.app.chat.conftest import (
-    CHAT_MODEL,
-    CLASSIFIER_MODEL,
     Desk,
     Engines,
     _clear_faults,
@@ -20,9 +17,9 @@ from tests.app.chat.conftest import (
     chat_options,
     chat_server,
     desk,
-    engine,
     home,
     router,
+    running_engines,
     sessions_database,
     sessions_server,
 )
@@ -43,13 +40,8 @@ __all__ = [  # imported for pytest to find them here
 @pytest.fixture
 def engines() -> Iterator[Engines]:
     """Replicas of this test's own: one of them is killed."""
-    processes = (engine(CHAT_MODEL), engine(CHAT_MODEL), engine(CLASSIFIER_MODEL))
-    EngineSimProcess.start_all(*processes)
-    try:
-        yield Engines(chat=(processes[0], processes[1]), classifier=processes[2])
-    finally:
-        for process in processes:
-            process.stop()
+    with running_engines() as started:
+        yield started
 
 
 async def test_a_replica_crash_mid_answer_is_continued_then_the_next_turn_goes_elsewhere(

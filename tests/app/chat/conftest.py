@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
@@ -75,16 +76,23 @@ def home(engines: Engines, conversation_id: str) -> EngineSimProcess:
     return by_url[rank(conversation_id, list(by_url))[0]]
 
 
-@pytest.fixture(scope="session")
-def engines() -> Iterator[Engines]:
-    """Two chat-model replicas and a classifier, shared by the session (faults are cleared after each test)."""
-    processes = (engine(CHAT_MODEL), engine(CHAT_MODEL), engine(CLASSIFIER_MODEL))
+@contextmanager
+def running_engines(*chat_args: str) -> Iterator[Engines]:
+    """Two chat-model replicas (with ``chat_args``) and a classifier, started together, stopped after."""
+    processes = (engine(CHAT_MODEL, *chat_args), engine(CHAT_MODEL, *chat_args), engine(CLASSIFIER_MODEL))
     EngineSimProcess.start_all(*processes)
     try:
         yield Engines(chat=(processes[0], processes[1]), classifier=processes[2])
     finally:
         for process in processes:
             process.stop()
+
+
+@pytest.fixture(scope="session")
+def engines() -> Iterator[Engines]:
+    """Two chat-model replicas and a classifier, shared by the session (faults are cleared after each test)."""
+    with running_engines() as started:
+        yield started
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,6 @@ from app.chat.degraded_answers import FALLBACK_NOTE, everything_down_text
 from app.contracts.api import Tier
 from app.core.metrics import REGISTRY
 from app.core.waits import scaled
-from app.enginesim.launcher import EngineSimProcess
 from tests.app.chat.conftest import (
     CHAT_MODEL,
     CLASSIFIER_MODEL,
@@ -29,7 +28,7 @@ from tests.app.chat.conftest import (
     Desk,
     Engines,
     Turn,
-    engine,
+    running_engines,
 )
 from tests.app.router.conftest import until
 
@@ -39,13 +38,8 @@ QUESTION = "Where is my order? It should have arrived yesterday."
 
 @pytest.fixture(scope="module")
 def engines() -> Iterator[Engines]:
-    processes = (engine(CHAT_MODEL), engine(CHAT_MODEL), engine(CLASSIFIER_MODEL))
-    EngineSimProcess.start_all(*processes)
-    try:
-        yield Engines(chat=(processes[0], processes[1]), classifier=processes[2])
-    finally:
-        for process in processes:
-            process.stop()
+    with running_engines() as started:
+        yield started
 
 
 @pytest.fixture

@@ -17,19 +17,17 @@ from pydantic import SecretStr
 
 from app.core.metrics import REGISTRY
 from app.core.sse import SSEParser
-from app.enginesim.launcher import EngineSimProcess
 from app.router.app import create_router_app
 from tests.app.chat.conftest import (
     CHAT_MODEL,
-    CLASSIFIER_MODEL,
     ENGINE_KEY,
     Customer,
     Desk,
     Engines,
     Turn,
-    engine,
     home,
     router_settings,
+    running_engines,
 )
 from tests.app.harness import RunningServer, serve_app
 
@@ -42,13 +40,8 @@ SLOW = ("--sim-itl-ms", "40", "--sim-output-tokens", "200")
 
 @pytest.fixture(scope="module")
 def engines() -> Iterator[Engines]:
-    processes = (engine(CHAT_MODEL, *SLOW), engine(CHAT_MODEL, *SLOW), engine(CLASSIFIER_MODEL))
-    EngineSimProcess.start_all(*processes)
-    try:
-        yield Engines(chat=(processes[0], processes[1]), classifier=processes[2])
-    finally:
-        for process in processes:
-            process.stop()
+    with running_engines(*SLOW) as started:
+        yield started
 
 
 @pytest.fixture
