@@ -22,9 +22,7 @@ import json
 import os
 import random
 import secrets
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -39,6 +37,7 @@ from app.core.waits import scaled
 from app.devrun.launcher import free_ports
 from app.enginesim.launcher import EngineSimProcess
 from bench.drivers import DirectDriver, TurnSample
+from bench.processes import serving_process
 from bench.stats import summary_ms
 from bench.workload import customer_message
 
@@ -121,32 +120,11 @@ def router_process(backends: Sequence[str], *, startup_timeout: float) -> Iterat
         "ROUTER_BACKENDS": json.dumps({MODEL: {"static": list(backends)}}),
     }
     url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(  # our own module, no shell
-            [sys.executable, "-m", "app.router", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            deadline = time.monotonic() + startup_timeout
-            while not _ready(f"{url}/readyz"):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"the router did not start:\n{log.read().decode(errors='replace')[-3000:]}")
-                time.sleep(0.05)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
+    argv = [sys.executable, "-m", "app.router", "serve"]
+    with serving_process(
+        argv, env=env, cwd=ROOT, ready_url=f"{url}/readyz", startup_timeout=startup_timeout, name="the router"
+    ):
+        yield url
 
 
 async def drive(driver: DirectDriver, settings: AffinitySettings) -> list[TurnSample]:

@@ -28,14 +28,12 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 import yaml
 
@@ -44,6 +42,7 @@ from app.devrun.launcher import LocalRun, RunInfo, free_ports
 from bench.cpu import CpuMeter, by_name, by_pid
 from bench.drivers import DirectDriver
 from bench.overhead import REDIS_URL, BenchSettings, client_for, create_database, drop_database, run_phase
+from bench.processes import serving_process
 from bench.report import PhaseResult
 from bench.stats import summary_ms
 
@@ -93,39 +92,19 @@ def litellm_proxy(executable: Path, config: dict[str, Any], *, startup_timeout: 
     with tempfile.TemporaryDirectory(prefix="litellm-") as workdir:
         config_path = Path(workdir) / "config.yaml"
         config_path.write_text(yaml.safe_dump(config))
-        log_path = Path(workdir) / "log"
         # The bundled model cost map, not a fetch from GitHub at start-up (loopback only).
         env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(  # noqa: S603  (our tool env's own CLI, no shell)
-                [str(executable), "--config", str(config_path), "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                cwd=workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
         url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + startup_timeout
-            while not _answers(f"{url}/health/liveliness"):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"LiteLLM did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-                time.sleep(0.2)
+        argv = [str(executable), "--config", str(config_path), "--host", "127.0.0.1", "--port", str(port)]
+        with serving_process(
+            argv,
+            env=env,
+            cwd=Path(workdir),
+            ready_url=f"{url}/health/liveliness",
+            startup_timeout=startup_timeout,
+            name="LiteLLM",
+        ) as process:
             yield url, process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def with_children(pid: int) -> list[int]:
