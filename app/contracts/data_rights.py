@@ -18,6 +18,7 @@ from pydantic import Field
 
 from app.contracts.api import AuditEventView, Conversation, Feedback, Message, Model
 from app.contracts.safety import GuardrailEvent
+from app.contracts.widget import Csat
 
 #: More conversations than any one person has; an erasure of more is refused rather than done half way.
 MAX_SUBJECT_CONVERSATIONS = 10_000
@@ -38,6 +39,7 @@ class ConversationRecord(Model):
     conversation: Conversation
     messages: list[Message]
     feedback: list[Feedback]
+    csat: Csat | None = Field(default=None, description="The customer's rating of the conversation, if given.")
 
 
 class SessionsExport(Model):

@@ -17,8 +17,8 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contracts.data_rights import ConversationRecord, SessionsErasure, SessionsExport
-from app.sessions.models import Conversation, Feedback, Message, OutboxEvent, WebhookDelivery
-from app.sessions.views import conversation_view, feedback_view, message_view
+from app.sessions.models import Conversation, Csat, Feedback, Message, OutboxEvent, WebhookDelivery
+from app.sessions.views import conversation_view, csat_view, feedback_view, message_view
 
 #: Conversation ids per LIKE disjunction: keeps each statement small on a subject with many conversations.
 _BATCH = 100
@@ -64,11 +64,13 @@ async def export(session: AsyncSession, tenant_id: UUID, customer_ref: str) -> S
                 .order_by(Feedback.message_id)
             )
         ).all()
+        csat = await session.get(Csat, conversation_id)
         records.append(
             ConversationRecord(
                 conversation=conversation_view(conversation),
                 messages=[message_view(row) for row in messages],
                 feedback=[feedback_view(row) for row in feedback],
+                csat=csat_view(csat) if csat is not None else None,
             )
         )
     events: list[dict[str, Any]] = []
@@ -83,7 +85,7 @@ async def export(session: AsyncSession, tenant_id: UUID, customer_ref: str) -> S
 
 
 async def erase(session: AsyncSession, tenant_id: UUID, ids: Sequence[UUID]) -> SessionsErasure:
-    """Delete the conversations (with their messages, feedback and idempotency keys) and their events' rows.
+    """Delete the conversations (with their messages, feedback, CSAT and idempotency keys) and their events' rows.
 
     The stream is swept after the commit (``EventsRuntime.forget``), so ``stream_messages`` is 0 here.
     """

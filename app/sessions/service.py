@@ -41,7 +41,7 @@ from app.sessions.errors import FeedbackNotAllowedError, IdempotencyKeyReusedErr
 from app.sessions.models import Conversation, Csat, Feedback, IdempotencyKey, Message
 from app.sessions.pagination import decode_id_cursor, decode_time_cursor, encode_id_cursor, encode_time_cursor
 from app.sessions.repository import Scope
-from app.sessions.views import conversation_view, feedback_view, history_view, message_view
+from app.sessions.views import conversation_view, csat_view, feedback_view, history_view, message_view
 
 log = get_logger(__name__)
 
@@ -383,7 +383,7 @@ class SessionsService:
         row.comment = body.comment
         row.updated_at = now
         await session.flush()
-        view = CsatView(conversation_id=row.conversation_id, score=row.score, comment=row.comment, created_at=now)
+        view = csat_view(row)
         self._event(session, conversation, EventType.CSAT_SUBMITTED, {"csat": _dump(view)})
         return view, created
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from app.contracts import api
 from app.contracts.internal import HistoryMessage
-from app.sessions.models import Conversation, Feedback, Message
+from app.contracts.widget import Csat as CsatView
+from app.sessions.models import Conversation, Csat, Feedback, Message
 
 
 def conversation_view(row: Conversation) -> api.Conversation:
@@ -44,6 +45,12 @@ def message_view(row: Message) -> api.Message:
 
 def feedback_view(row: Feedback) -> api.Feedback:
     return api.Feedback(message_id=row.message_id, rating=row.rating, comment=row.comment, created_at=row.updated_at)
+
+
+def csat_view(row: Csat) -> CsatView:
+    return CsatView(
+        conversation_id=row.conversation_id, score=row.score, comment=row.comment, created_at=row.updated_at
+    )
 
 
 def history_view(role: api.MessageRole, content: str) -> HistoryMessage:

@@ -195,3 +195,16 @@ async def test_an_answer_is_timestamped_when_it_is_complete_and_moves_the_conver
     assert answer["created_at"] > question["created_at"]
     after = (await customer.get(f"/conversations/{conversation['id']}")).json()
     assert after["updated_at"] == answer["created_at"]
+
+
+async def test_a_customers_rating_is_in_their_data_export(callers: Callers, tenant: UUID) -> None:
+    visitor = callers.end_user(tenant, "visitor-csat")
+    conversation = await visitor.conversation()
+    await visitor.post(f"/conversations/{conversation['id']}/close")
+    rated = await visitor.post(f"/conversations/{conversation['id']}/csat", {"score": 5, "comment": "Lovely."})
+    assert rated.status_code == 201, rated.text
+    exported = await callers.as_(tenant).get("/data-subjects/visitor-csat")
+    assert exported.status_code == 200, exported.text
+    record = exported.json()["conversations"][0]
+    assert record["csat"] == {**record["csat"], "score": 5, "comment": "Lovely."}
+    assert "csat.submitted" in {event["type"] for event in exported.json()["events"]}
