@@ -149,6 +149,17 @@ def grafana_values(args: MonitoringValuesArgs) -> dict[str, Any]:
     }
 
 
+#: The chart sets none for these: requests near their working set on a cluster of our size, a memory limit with
+#: room to grow (kube-state-metrics and the operator grow with the objects they watch), no CPU limit (a throttled
+#: exporter misses scrapes). Found by checkov on the chart output (tests/infra/test_chart_checkov.py).
+CHART_COMPONENT_RESOURCES: dict[str, dict[str, dict[str, str]]] = {
+    "kube-state-metrics": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+    "prometheus-operator": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+    "admission-jobs": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
+    "node-exporter": {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
+}
+
+
 def kube_prometheus_stack_values(args: MonitoringValuesArgs) -> dict[str, Any]:
     retention_size = int(args.prometheus_storage_gi * RETENTION_SIZE_FRACTION)
     return {
@@ -174,8 +185,14 @@ def kube_prometheus_stack_values(args: MonitoringValuesArgs) -> dict[str, Any]:
         "kube-state-metrics": {
             "metricLabelsAllowlist": [f"pods=[{','.join(KUBE_STATE_METRICS_POD_LABELS)}]"],
             "customLabels": dict(args.kube_api_labels),
+            "resources": CHART_COMPONENT_RESOURCES["kube-state-metrics"],
         },
-        "prometheusOperator": {"podLabels": dict(args.kube_api_labels)},
+        "prometheusOperator": {
+            "podLabels": dict(args.kube_api_labels),
+            "resources": CHART_COMPONENT_RESOURCES["prometheus-operator"],
+            # the admission webhook's certificate jobs (create and patch both read this key)
+            "admissionWebhooks": {"patch": {"resources": CHART_COMPONENT_RESOURCES["admission-jobs"]}},
+        },
         "alertmanager": {
             **_not_public(),
             "config": alertmanager_config(args.receivers),
@@ -211,6 +228,9 @@ def kube_prometheus_stack_values(args: MonitoringValuesArgs) -> dict[str, Any]:
         "nodeExporter": {"enabled": True},
         # node-exporter reads the host (hostPID, hostNetwork, hostPath /proc,/sys): the restricted monitoring
         # namespace refuses it, so it runs with the other node agents; Prometheus scrapes it there.
-        "prometheus-node-exporter": {"namespaceOverride": args.node_agents_namespace},
+        "prometheus-node-exporter": {
+            "namespaceOverride": args.node_agents_namespace,
+            "resources": CHART_COMPONENT_RESOURCES["node-exporter"],
+        },
         "windowsMonitoring": {"enabled": False},
     }
