@@ -19,7 +19,7 @@ from app.chat.escalation import EMOTIONS, INTENTS
 
 HERE = Path(__file__).parent
 GOLDEN_SET = HERE / "golden.jsonl"
-#: Items a reviewer labelled in the review queue, exported by ``make eval-export-reviews``; ``make eval`` adds them
+#: Items a reviewer labelled, written by ``eval.classifier.reviews.export``; ``make eval`` adds them
 #: with ``--include-reviews``.
 REVIEWED_SET = HERE / "reviewed.jsonl"
 TAGS = frozenset({"sarcasm", "mixed_intent", "typo", "no_keyword", "code_switch"})
