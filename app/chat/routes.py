@@ -28,7 +28,13 @@ from app.contracts.api import (
     TurnResult,
 )
 from app.contracts.data_rights import ChatErasure, ChatExport, ConversationIds
-from app.contracts.internal import TOKEN_BUDGET_HEADER, TURN_MODEL_HEADER, TURN_REPLAYED_HEADER, IdentityClaims
+from app.contracts.internal import (
+    SATURATED_HEADER,
+    TOKEN_BUDGET_HEADER,
+    TURN_MODEL_HEADER,
+    TURN_REPLAYED_HEADER,
+    IdentityClaims,
+)
 from app.contracts.safety import GuardrailEvent, SafetyPolicy
 from app.core.identity import require_access, require_scopes
 from app.core.request_context import request_id_of
@@ -106,6 +112,7 @@ async def post_message(
             idempotency_key=idempotency_key,
             received_at=received_at,
             token_budget=token_budget,
+            gateway_saturated=request.headers.get(SATURATED_HEADER, "").lower() == "true",
         )
     )
     events = turns.events(turn)

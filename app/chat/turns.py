@@ -82,6 +82,8 @@ class TurnRequest:
     idempotency_key: str | None
     received_at: float  # time.perf_counter() when the request arrived: time to first token counts from here
     token_budget: int | None = None  # tokens the gateway reserved from the tenant's quota (None: no quota)
+    #: The gateway's admission control has the model saturated (``SATURATED_HEADER``): a saturated level too.
+    gateway_saturated: bool = False
 
 
 @dataclass(frozen=True)
@@ -398,7 +400,10 @@ class TurnService:
     def _level(self, turn: StartedTurn) -> Level:
         if not self._settings.degradation_ladder:
             return Level.NORMAL
-        return self._ladder.level(turn.profile.model, turn.request.identity.tier)
+        level = self._ladder.level(turn.profile.model, turn.request.identity.tier)
+        if level == Level.NORMAL and turn.request.gateway_saturated:
+            return Level.SATURATED  # the gateway sees the whole queue (it sheds before chat sees anything)
+        return level
 
     async def _open_on_the_ladder(
         self, turn: StartedTurn, grounded: GroundedTurn

@@ -112,6 +112,9 @@ class TurnStarted(Model):
 #: whether the turn was an idempotent replay (already charged: not charged again).
 TURN_MODEL_HEADER = "X-Helpline-Model"
 TURN_REPLAYED_HEADER = "X-Helpline-Replayed"
+#: Set by the gateway on a turn it forwards while its admission control has the model saturated (shedding or a
+#: half-full queue): chat's degradation ladder then serves help-centre answers without generation.
+SATURATED_HEADER = "X-Helpline-Saturated"
 #: Request header the gateway puts on a model request (a turn, a completion) whose tenant has a token quota: the
 #: tokens reserved for it. Chat fits the prompt and ``max_tokens`` into it, and ends an answer the budget cut
 #: short with a ``quota-exceeded`` error event.

@@ -15,7 +15,7 @@ import orjson
 from fastapi import Response
 
 from app.contracts.api import MessageCreate
-from app.contracts.internal import TURN_MODEL_HEADER, TURN_REPLAYED_HEADER
+from app.contracts.internal import SATURATED_HEADER, TURN_MODEL_HEADER, TURN_REPLAYED_HEADER
 from app.gateway.components import Gateway
 from app.gateway.dependencies import Caller
 from app.gateway.forwarding import internal_path
@@ -42,6 +42,8 @@ async def relay_turn(
     call = await begin_model_call(gateway, caller, model=gateway.turn_model, lease=lease)
     path = internal_path(f"/v1/conversations/{conversation_id}/messages")
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    if gateway.engine_admission.saturation(gateway.turn_model).saturated:
+        headers[SATURATED_HEADER] = "true"  # chat's degradation ladder reads it (app.chat.ladder)
     if not stream:
         used: int | None = 0  # refused by chat: nothing was generated
         try:

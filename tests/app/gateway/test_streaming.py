@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from app.contracts.api import Tier
+from app.contracts.internal import SATURATED_HEADER
 from app.core.api_keys import KeyspaceLayout
 from app.core.metrics import REGISTRY
 from app.core.sse import SSEEvent, SSEParser
@@ -199,3 +201,25 @@ async def test_a_replayed_turn_is_not_charged_twice(
     assert stand_in_state.received[-1].headers["idempotency-key"] == "retry-1"
     await asyncio.sleep(0.1)
     assert await tokens_charged(redis_url, redis_prefix, acme) == 0
+
+
+async def test_a_turn_forwarded_while_the_model_is_saturated_says_so_to_chat(
+    gateway: httpx.AsyncClient, gateway_app: RunningService, acme: Tenant, stand_in_state: StandInState
+) -> None:
+    """Chat's degradation ladder reads the gateway's saturation signal from ``X-Helpline-Saturated``; a client
+    cannot set it (the gateway builds the forwarded headers itself)."""
+    conversation = await conversation_of(gateway, acme)
+    path = f"/v1/conversations/{conversation}/messages"
+    forged = await gateway.post(path, json={"content": "hi"}, headers={**acme.headers, SATURATED_HEADER: "true"})
+    assert forged.status_code == 200
+    assert SATURATED_HEADER.lower() not in stand_in_state.received[-1].headers
+
+    admission = gateway_app.app.state.gateway.engine_admission
+    real = admission.saturation
+    admission.saturation = lambda model: dataclasses.replace(real(model), saturated=True)
+    try:
+        marked = await gateway.post(path, json={"content": "hi again"}, headers=acme.headers)
+    finally:
+        admission.saturation = real
+    assert marked.status_code == 200
+    assert stand_in_state.received[-1].headers[SATURATED_HEADER.lower()] == "true"
