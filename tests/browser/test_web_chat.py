@@ -166,6 +166,34 @@ def test_a_rate_limited_customer_is_told_how_long_to_wait(
     page.screenshot(path=screenshots / "web-chat-rate-limited.png", full_page=True)
 
 
+def test_a_grounded_answer_links_its_sources_and_no_answer_offers_a_person(
+    page: Page, local_run: LocalRun, api: httpx.Client, screenshots: Path
+) -> None:
+    open_chat(page, widget_link(api, local_run.info.api_key, f"visitor-{secrets.token_hex(4)}"))
+    box = page.get_by_role("textbox", name="Your message")
+    box.fill("How long do refunds take to show on my credit card?")
+    page.keyboard.press("Enter")
+    answer = page.locator(".message--assistant").last
+    expect(answer.get_by_role("group", name="Was this answer helpful?")).to_be_visible(timeout=30_000)
+    sources = answer.get_by_role("list", name="Sources")
+    link = sources.get_by_role("link", name="When will I get my refund?")
+    expect(link).to_have_attribute("href", "https://help.lumenloom.example/refunds/timing")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    page.screenshot(path=screenshots / "web-chat-sources.png", full_page=True)
+
+    # a question the help centre does not cover: no guess, and a person is one click away
+    box.fill("Do you sell electric bicycles?")
+    page.keyboard.press("Enter")
+    refusal = page.locator(".message--assistant").last
+    expect(refusal.locator(".message__text")).to_contain_text("can't answer that from our help centre", timeout=30_000)
+    expect(refusal.get_by_role("list", name="Sources")).to_have_count(0)
+    offer = refusal.get_by_role("button", name="Yes, connect me with a person")
+    offer.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#conversation-state")).to_contain_text("Waiting for a person to join")
+    expect(offer).to_be_hidden()
+
+
 def test_an_answer_cut_short_by_the_engine_is_marked_and_explained(
     page: Page, local_run: LocalRun, api: httpx.Client
 ) -> None:

@@ -118,6 +118,14 @@ def test_the_customer_service_dashboard_shows_the_degradation_ladder() -> None:
     assert "Degraded answers" in panel_titles("helpline-customer-service")
 
 
+def test_the_customer_service_dashboard_has_the_knowledge_panel() -> None:
+    panels = {p.title: p for p in by_uid("helpline-customer-service").panels()}
+    assert {"Retrieval hit rate", "No-answer rate", "Content gaps recorded", "Retrieval latency"} <= set(panels)
+    hit_rate = panels["Retrieval hit rate"].queries[0].expr
+    assert 'helpline_knowledge_answers_total{outcome=~"grounded|curated"}' in hit_rate
+    assert 'helpline_knowledge_answers_total{outcome="no_answer"}' in panels["No-answer rate"].queries[0].expr
+
+
 def test_the_cost_dashboard_shows_spend_unit_costs_and_idle_gpus() -> None:
     assert {
         "GPU spend per hour",

@@ -187,8 +187,71 @@ function finishAssistant(item, message) {
   item.querySelector(".message__text").textContent = message.content;
   stamp(item, message.created_at);
   if (message.status === "partial") markInterrupted(item);
+  if (message.sources && message.sources.length) item.append(sourcesList(message.sources));
+  if (message.no_answer && !el.human.hidden) item.append(offerPerson());
   if (message.content) item.append(feedbackControls(message.id));
   item.scrollIntoView({ block: "end" }); // the rating buttons too
+}
+
+// Only web addresses become links: a javascript: or data: URL in an article must never run in the page.
+function safeUrl(url) {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
+// The help-centre articles (or the team's curated answer) an answer is grounded in, as links.
+function sourcesList(sources) {
+  const box = document.createElement("div");
+  box.className = "message__sources";
+  const heading = document.createElement("p");
+  heading.className = "message__sources-title";
+  heading.id = `sources-${Math.random().toString(36).slice(2)}`;
+  heading.textContent = "Sources";
+  const list = document.createElement("ul");
+  list.setAttribute("aria-labelledby", heading.id);
+  for (const source of sources) {
+    const entry = document.createElement("li");
+    const url = source.kind === "article" && source.url ? safeUrl(source.url) : null;
+    const title = source.kind === "curated" ? "Answer from our team" : source.title || "Help centre article";
+    if (url) {
+      const link = document.createElement("a");
+      link.href = url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      link.textContent = title;
+      entry.append(link);
+    } else {
+      entry.append(title);
+    }
+    if (source.kind === "article" && source.passage && source.passage !== title) {
+      const where = document.createElement("span");
+      where.className = "message__source-passage";
+      where.textContent = ` (${source.passage})`;
+      entry.append(where);
+    }
+    list.append(entry);
+  }
+  box.append(heading, list);
+  return box;
+}
+
+// "I can't answer that": the person the reply offers is one click away, right under it.
+function offerPerson() {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button message__handoff";
+  button.textContent = "Yes, connect me with a person";
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    await askForHuman();
+    if (!el.human.hidden) button.disabled = false; // the request failed: the alert says why, try again
+    else button.remove();
+  });
+  return button;
 }
 
 function markInterrupted(item) {

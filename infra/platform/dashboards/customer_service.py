@@ -145,9 +145,55 @@ def dashboard() -> Dashboard:
             ),
         ],
     )
+    answers = "helpline_knowledge_answers_total"
+    no_answer = rate(answers, 'outcome="no_answer"')
+    knowledge = Row(
+        "Knowledge (grounded answers)",
+        [
+            Panel(
+                "Retrieval hit rate",
+                "Share of bot answers grounded in the help centre (retrieved passages above the tenant's threshold, "
+                "or a curated answer). Low: the help centre misses what customers ask, or the threshold is too strict.",
+                [
+                    Query(
+                        ratio(rate(answers, 'outcome=~"grounded|curated"'), rate(answers)),
+                        "hit rate",
+                    )
+                ],
+                unit="percentunit",
+            ),
+            Panel(
+                "No-answer rate",
+                "Share of bot answers that said 'I can't answer that from our help centre' and offered a person.",
+                [Query(ratio(no_answer, rate(answers)), "no answer")],
+                unit="percentunit",
+                thresholds=[(0.3, "red")],
+            ),
+            Panel(
+                "Content gaps recorded",
+                "Questions the help centre could not answer, per hour: each is listed for the tenant's admins "
+                "(GET /v1/knowledge/gaps, most asked first).",
+                [Query(f"{no_answer} * 3600", "gaps per hour")],
+                unit="short",
+            ),
+            Panel(
+                "Answers by grounding",
+                "Bot answers per second: grounded in passages, curated (no model call), or no answer.",
+                [Query(rate(answers, by="outcome"), "{{outcome}}")],
+                unit="ops",
+                stack=True,
+            ),
+            Panel(
+                "Retrieval latency",
+                "One retrieval for chat: query embedding, keyword and vector search, fusion.",
+                quantile_queries("helpline_retrieval_duration_seconds", by="method"),
+                unit="s",
+            ),
+        ],
+    )
     return Dashboard(
         uid="helpline-customer-service",
         title="Helpline / Customer service",
         description="Requests, errors, latency, rate limits, handoffs and feedback as customers experience them.",
-        rows=[traffic, latency, degradation, conversations],
+        rows=[traffic, latency, degradation, conversations, knowledge],
     )
