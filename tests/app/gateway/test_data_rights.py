@@ -54,6 +54,7 @@ __all__ = [
 SUBJECT = "erin-7"
 OTHER = "omar-2"
 EMAIL = "erin.kowalski@example.com"
+GIFT_WRAPPING = "Any order can be gift wrapped at checkout in red or gold paper with a ribbon and a handwritten card."
 VAULT_KEY = SecretStr("k" * 16 + "test-vault-secret-0123456789")
 
 
@@ -189,6 +190,9 @@ async def test_an_end_user_is_exported_then_erased_from_every_store(  # noqa: PL
 ) -> None:
     admin = await agent_headers(gateway, acme, "dpo@acme.test", role="admin")
     agent = await agent_headers(gateway, acme, "ana@acme.test")
+    article = {"title": "Gift wrapping", "body": GIFT_WRAPPING, "status": "published"}
+    published = await gateway.post("/v1/knowledge/articles", json=article, headers=admin)
+    assert published.status_code == 201, published.text  # a knowledge base, so an uncovered question is a gap
     erin = await end_user(gateway, acme, SUBJECT)
     omar = await end_user(gateway, acme, OTHER)
 
