@@ -67,6 +67,17 @@ def engine_labels(kind: EngineKind, model: ModelSpec, stack: str) -> dict[str, s
     }
 
 
+def model_annotations(model: ModelSpec, image: str) -> dict[str, str]:
+    """What a replica serves, readable with ``kubectl get deploy -o yaml`` and by dashboards: the checkpoint and its
+    revision, the quantization and the engine image (issue 15's model metadata)."""
+    return {
+        "helpline.io/model-id": model.model_id,
+        "helpline.io/model-revision": model.revision,
+        "helpline.io/quantization": model.quantization or "none",
+        "helpline.io/engine-image": image,
+    }
+
+
 def shm_size(model: ModelSpec) -> str:
     return f"{SHM_GI_PER_GPU * model.gpus_per_replica}Gi"
 
@@ -216,7 +227,10 @@ def engine_deployment(
             "namespace": namespace,
             "labels": labels,
             # A new GPU node, the cache wait and the model load all happen before the first replica is ready.
-            "annotations": {"pulumi.com/timeoutSeconds": str(NODE_PROVISIONING_SECONDS + budget.seconds)},
+            "annotations": {
+                "pulumi.com/timeoutSeconds": str(NODE_PROVISIONING_SECONDS + budget.seconds),
+                **model_annotations(model, image),
+            },
         },
         "spec": {
             **({} if model.autoscaled else {"replicas": 1}),

@@ -94,3 +94,11 @@ def test_the_startup_probe_allows_for_every_stage_after_the_pod_starts() -> None
     """The image and the node come before the container starts; the probe must cover the weights and the engine."""
     stages = cold_start.cold_start(SERVERLESS, polling_seconds=15, node_running=True, image_on_node=True)
     assert startup.startup_budget(SERVERLESS.weights_gb).seconds >= stages.weights_seconds + stages.engine_seconds
+
+
+def test_each_engine_deployment_says_which_checkpoint_revision_and_image_it_serves() -> None:
+    annotations = deployment(HORIZONTAL)["metadata"]["annotations"]
+    assert annotations["helpline.io/model-id"] == HORIZONTAL.model_id
+    assert annotations["helpline.io/model-revision"] == HORIZONTAL.revision
+    assert annotations["helpline.io/quantization"] == (HORIZONTAL.quantization or "none")
+    assert annotations["helpline.io/engine-image"] == IMAGE
