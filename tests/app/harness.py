@@ -53,14 +53,15 @@ T = TypeVar("T")
 
 # --- polling -------------------------------------------------------------------------------------------------
 async def eventually(read: Callable[[], Awaitable[T]], ok: Callable[[T], bool], within_seconds: float = 5.0) -> T:
-    """Poll ``read()`` until ``ok(value)`` (background work: charges, cancellations); fails after ``within_seconds``."""
-    deadline = time.monotonic() + within_seconds
+    """Poll ``read()`` until ``ok(value)`` (background work: charges, cancellations); fails after ``within_seconds``
+    (times HELPLINE_WAIT_SCALE: background work is what a loaded machine delays first)."""
+    deadline = time.monotonic() + scaled(within_seconds)
     while True:
         value = await read()
         if ok(value):
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"still {value!r} after {within_seconds} s")
+            raise AssertionError(f"still {value!r} after {scaled(within_seconds):g} s")
         await asyncio.sleep(0.01)
 
 
