@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from uuid import uuid4
 
 import httpx
@@ -38,20 +39,25 @@ def test_a_minted_token_verifies_to_the_same_claims() -> None:
 
 
 @pytest.mark.parametrize(
-    ("token", "detail"),
+    ("make_token", "detail"),
     [
-        (mint_identity_token(CLAIMS, secret=SECRET, issuer="gateway", now=time.time() - 600), "has expired"),
-        (mint_identity_token(CLAIMS, secret=random_secret(), issuer="gateway"), "is invalid"),
-        (jwt.encode({"sub": "x", "aud": "other", "iss": "gateway", "iat": 1, "exp": 2**40}, SECRET), "is invalid"),
-        (jwt.encode({"tenant_id": "x"}, SECRET), "is invalid"),
-        ("not-a-jwt", "is invalid"),
-        (mint_service_token(secret=SECRET, issuer="gateway"), "claims are malformed"),
+        (lambda: mint_identity_token(CLAIMS, secret=SECRET, issuer="gateway", now=time.time() - 600), "has expired"),
+        (lambda: mint_identity_token(CLAIMS, secret=random_secret(), issuer="gateway"), "is invalid"),
+        (
+            lambda: jwt.encode({"sub": "x", "aud": "other", "iss": "gateway", "iat": 1, "exp": 2**40}, SECRET),
+            "is invalid",
+        ),
+        (lambda: jwt.encode({"tenant_id": "x"}, SECRET), "is invalid"),
+        (lambda: "not-a-jwt", "is invalid"),
+        # Minted when the test runs, not at collection: a suite that reaches it minutes later (a loaded CI machine)
+        # would find the short-lived service token expired and get "has expired" instead.
+        (lambda: mint_service_token(secret=SECRET, issuer="gateway"), "claims are malformed"),
     ],
     ids=["expired", "forged", "wrong-audience", "missing-claims", "garbage", "service-token"],
 )
-def test_bad_tokens_are_refused_with_the_reason(token: str, detail: str) -> None:
+def test_bad_tokens_are_refused_with_the_reason(make_token: Callable[[], str], detail: str) -> None:
     with pytest.raises(InvalidIdentityError) as caught:
-        verify_identity_token(token, secret=SECRET)
+        verify_identity_token(make_token(), secret=SECRET)
 
     assert detail in str(caught.value.detail)
     assert caught.value.status == 401
