@@ -102,6 +102,7 @@ def provision_services(
         chat_model=serving.models["chat"].served_model_name,
         classifier_model=serving.models["classifier"].served_model_name,
         chat_max_model_len=config.serving.model("chat").max_model_len,
+        chat_peak_sequences=config.serving.model("chat").peak_sequences,
         fallback_model=serving.models[fallback].served_model_name if fallback else None,
         fallback_max_model_len=config.serving.model(fallback or "chat").max_model_len,
     )

@@ -60,6 +60,8 @@ class Models:
     chat_model: str
     classifier_model: str
     chat_max_model_len: int
+    #: The most turns the chat engines batch at once (``ModelSpec.peak_sequences``): gateway admission's budget.
+    chat_peak_sequences: int
     #: The degradation ladder's fallback (served name and context), or None: no fallback model.
     fallback_model: str | None = None
     fallback_max_model_len: int = 4096
@@ -101,6 +103,21 @@ def _common_env(inputs: CatalogInputs, name: ServiceName, drain_seconds: int) ->
         "OTEL_SERVICE_NAME": name,
         "HOME": "/tmp",  # noqa: S108  (the writable emptyDir; the root filesystem is read-only)
     }
+
+
+def admission_capacity(engine_sequences: int, gateway: Replicas) -> int:
+    """``HELPLINE_ADMISSION_CAPACITY``: one gateway process's share of the chat engines' peak batch.
+
+    The setting is the *ceiling* of each process's adaptive limit (app/gateway/engine_admission.py): a limit above
+    what the engines serve within the TTFT SLO is cut by a fifth per mean turn from the first tokens customers get,
+    while one below it is never raised. So the engines' peak (chat maxReplicas x maxNumSeqs) is split over the
+    gateway's *fewest* replicas (the HPA's floor): at the floor the gateways together admit exactly what the engines
+    can batch, so their queue (KEDA's scale-up signal) can fill. Splitting over the most replicas instead would shed
+    turns the engines could serve whenever the gateway runs below its ceiling, and neither autoscaler would notice
+    (no engine queue, little gateway CPU). The price: a gateway scaled above its floor admits up to max/min times
+    the engines' peak until the adaptive limit trims it (vLLM queues meanwhile; it does not fail).
+    """
+    return max(1, engine_sequences // gateway.minimum)
 
 
 def _ladder_env(inputs: CatalogInputs) -> dict[str, str]:
@@ -168,6 +185,9 @@ def service_specs(inputs: CatalogInputs) -> dict[ServiceName, ServiceSpec]:
                 # should it ever be missing (a CNI that does not enforce it), a peer outside the cluster still cannot
                 # choose the address its rate limits and login throttle are keyed on.
                 "HELPLINE_FORWARDED_ALLOW_IPS": ",".join(inputs.trusted_proxy_cidrs),
+                "HELPLINE_ADMISSION_CAPACITY": str(
+                    admission_capacity(inputs.models.chat_peak_sequences, inputs.replicas["gateway"])
+                ),
             },
             secrets={"HELPLINE_REDIS_URL": redis.url},
             # The edge's ingress is the platform's policy (allow-edge-to-gateway): not repeated here.

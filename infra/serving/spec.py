@@ -62,6 +62,11 @@ class ModelSpec:
         return self.pattern == "serverless"
 
     @property
+    def peak_sequences(self) -> int:
+        """The most sequences this model's engines batch at once: every replica the autoscaler may run, full."""
+        return self.max_replicas * self.max_num_seqs
+
+    @property
     def pipeline_parallel_size(self) -> int:
         """GPUs of a replica not used for tensor parallelism form pipeline stages (config checks divisibility)."""
         return self.gpus_per_replica // self.tensor_parallel_size

@@ -31,6 +31,7 @@ from infra.services.catalog import (
     SIGNING_KEY,
     CatalogInputs,
     Models,
+    admission_capacity,
     service_specs,
 )
 from infra.services.component import check_edge
@@ -78,6 +79,7 @@ def sample_inputs(*, managed: bool = False) -> CatalogInputs:
             "qwen2.5-7b-instruct",
             "qwen2.5-1.5b-instruct",
             8192,
+            chat_peak_sequences=256,
         ),
         data=connections(managed=managed),
         replicas=dict.fromkeys(SERVICE_NAMES, Replicas(2, 6, 70)),
@@ -345,6 +347,15 @@ def test_chat_talks_to_the_router_with_the_served_model_names() -> None:
         "qwen2.5-1.5b-instruct",
     )
     assert env["HELPLINE_SESSIONS_URL"] == f"http://sessions.{APP}.svc.cluster.local:8080"
+
+
+def test_the_gateway_admits_the_chat_engines_peak_split_over_its_fewest_replicas() -> None:
+    """256 peak sequences over a floor of 2 gateways: 128 each, whatever the HPA's ceiling; a floor above the peak
+    still admits one turn per process (the setting's minimum)."""
+    assert sample_specs()["gateway"].env["HELPLINE_ADMISSION_CAPACITY"] == "128"
+    assert admission_capacity(256, Replicas(2, 10, 70)) == 128
+    assert admission_capacity(100, Replicas(3, 6, 70)) == 33  # rounded down: the floor never admits more than the peak
+    assert admission_capacity(4, Replicas(8, 8, 70)) == 1
 
 
 def test_the_service_selects_the_deployment_pods_and_names_its_port_http() -> None:

@@ -54,7 +54,7 @@ def test_the_fallback_model_is_the_classifier_unless_turned_off() -> None:
 
 def test_without_a_fallback_model_chat_gets_none() -> None:
     """``fallbackModel: none`` renders an empty fallback: chat's ladder goes from the chat model to everything down."""
-    models = Models("http://router/v1", "chat", "classifier", 8192, fallback_model=None)
+    models = Models("http://router/v1", "chat", "classifier", 8192, 64, fallback_model=None)
     env = _chat_env(models)
     assert (env["HELPLINE_FALLBACK_MODEL"], env["HELPLINE_DEGRADATION_LADDER"]) == ("", "true")
     assert ChatSettings(fallback_model=env["HELPLINE_FALLBACK_MODEL"]).fallback_model is None

@@ -174,3 +174,16 @@ def test_chat_climbs_down_the_degradation_ladder_to_the_classifier_and_links_the
 
 def _plain(config: Any) -> dict[str, str]:
     return {name.removeprefix("helpline:"): value for name, value in config.items() if name.startswith("helpline:")}
+
+
+#: HELPLINE_ADMISSION_CAPACITY per committed stack: chat maxReplicas x maxNumSeqs / gatewayServiceMinReplicas.
+ADMISSION_CAPACITY = {"dev": "64", "prod": "128"}  # dev 1 x 64 / 1; prod 4 x 64 / 2
+
+
+def test_each_gateway_admits_its_share_of_the_chat_engines(render: Render) -> None:
+    """The gateways at their HPA floor together admit what the chat engines batch at their autoscaler's ceiling."""
+    gateway = env_of(render.object("Deployment", "gateway", app(render)))
+    assert gateway["HELPLINE_ADMISSION_CAPACITY"] == ADMISSION_CAPACITY[render.stack]
+    config = parse_stack_config(render.stack, _plain(render.config))
+    floor = render.object("HorizontalPodAutoscaler", "gateway", app(render))["spec"]["minReplicas"]
+    assert int(gateway["HELPLINE_ADMISSION_CAPACITY"]) * floor == config.serving.model("chat").peak_sequences
