@@ -4,7 +4,7 @@ Per model, a gateway process lets ``limit`` turns run at once and queues a bound
 (AIMD on the time to first token an admitted turn gets once it holds its slot): it starts at the configured
 ``capacity`` (its ceiling), shrinks by a fifth when a turn's first token comes later than the TTFT SLO (at most once
 per mean turn duration), and grows back by about one per ``limit`` fast first tokens. So a configured capacity the
-engines (or a loaded machine) cannot serve within the SLO is corrected from what customers actually get. The queue the queue is sized so that the last waiter's expected wait, ``queued * mean turn
+engines (or a loaded machine) cannot serve within the SLO is corrected from what customers actually get. The queue is sized so that the last waiter's expected wait, ``queued * mean turn
 duration / limit``, stays within the TTFT SLO (the mean duration is measured, an EWMA of how long admitted
 turns hold their slot). Beyond that a request is shed at once with 429 + ``Retry-After`` (problem
 ``engine-busy``): a clean refusal now beats a timeout in a minute.
