@@ -107,7 +107,12 @@ def provision_services(
         fallback_max_model_len=config.serving.model(fallback or "chat").max_model_len,
     )
     args = ServicesArgs.from_config(
-        config, naming, data=data.connections, models=models, otlp_endpoint=monitoring.otlp_endpoint
+        config,
+        naming,
+        data=data.connections,
+        models=models,
+        otlp_endpoint=monitoring.otlp_endpoint,
+        storage_class=cluster.block_storage_class,
     )
     return Services(
         "services",

@@ -17,7 +17,9 @@ from infra.data.network import POSTGRES_CLIENT, REDIS_CLIENT
 from infra.k8s.network_policies import allow_to, peer
 from infra.platform.alerts.slos import TTFT_SLO_SECONDS
 from infra.platform.monitoring_network import COLLECTOR_POD
+from infra.platform.network_baseline import INTERNET
 from infra.platform.tracing import OTLP_HTTP_PORT
+from infra.services import nats
 from infra.services.network import app_service, calls
 from infra.services.spec import HTTP_PORT, Replicas, Resources, ServiceName, ServiceSpec
 from infra.serving.network import ROUTER_SELECTOR
@@ -34,6 +36,9 @@ ENGINE_API_KEY = SecretKeyRef("engine-api-key", "api-key")
 PII_VAULT_KEY = SecretKeyRef("pii-vault-key", "key")
 #: What a non-streaming service needs to finish its requests on SIGTERM (the settings' default).
 REQUEST_DRAIN_SECONDS = 25
+#: Where tenants' webhooks may be: the internet on HTTPS, never the cluster's or the cloud's private ranges (the
+#: metadata service included), so a webhook URL cannot reach what only the cluster should.
+WEBHOOK_EGRESS = allow_to([INTERNET], [443])
 #: Each pod's connection pool (5 kept + 5 under bursts): with the default 6 replicas, 60 of a role's 100 connections.
 DATABASE_POOL = {"HELPLINE_DATABASE_POOL_SIZE": "5", "HELPLINE_DATABASE_MAX_OVERFLOW": "5"}
 
@@ -151,12 +156,14 @@ def service_specs(inputs: CatalogInputs) -> dict[ServiceName, ServiceSpec]:
         callers: list[dict[str, Any]] | None,
         egress: list[dict[str, Any]],
         drain_seconds: int = REQUEST_DRAIN_SECONDS,
+        labels: Mapping[str, str] | None = None,
     ) -> ServiceSpec:
         stores: list[StoreAccess] = [database[name]] if name in DATABASE_SERVICES else []
         stores += [redis] if name in REDIS_SERVICES else []
         access_labels = {
             **(POSTGRES_CLIENT if name in DATABASE_SERVICES else {}),
             **(REDIS_CLIENT if name in REDIS_SERVICES else {}),
+            **(labels or {}),
         }
         return ServiceSpec(
             name=name,
@@ -209,9 +216,15 @@ def service_specs(inputs: CatalogInputs) -> dict[ServiceName, ServiceSpec]:
         "sessions": spec(
             "sessions",
             env={**DATABASE_POOL, "HELPLINE_RETENTION_DAYS": str(inputs.retention_days)},
-            secrets={"HELPLINE_DATABASE_URL": database["sessions"].url},
+            # the lifecycle events: the outbox relay publishes to NATS, the dispatcher POSTs tenants' webhooks
+            secrets={"HELPLINE_DATABASE_URL": database["sessions"].url, "HELPLINE_EVENTS_NATS_URL": nats.CLIENT_SECRET},
             callers=[gateway, app_service(ns, "chat")],
-            egress=[database["sessions"].location.egress()],
+            egress=[
+                database["sessions"].location.egress(),
+                allow_to([peer(ns, nats.NATS_POD)], [nats.CLIENT_PORT]),
+                WEBHOOK_EGRESS,
+            ],
+            labels=nats.NATS_CLIENT,
         ),
         "chat": spec(
             "chat",

@@ -12,6 +12,7 @@ through it; a ServiceMonitor per service here would scrape every pod twice.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from infra.k8s.resources import declare
 from infra.naming import Naming
 from infra.platform.gateway_api import EdgeAttachment, ServiceRef
 from infra.platform.status_page import status_page_url
-from infra.services import network, workload
+from infra.services import nats, network, workload
 from infra.services.catalog import (
     DATABASE_SERVICES,
     ENGINE_API_KEY,
@@ -46,6 +47,10 @@ INTERNAL_TOKEN_LENGTH = 64
 #: PII-vault secret: 48 alphanumerics (~285 bits), above chat's 32-character floor.
 PII_VAULT_KEY_LENGTH = 48
 PUBLIC_SERVICE: ServiceName = "gateway"
+#: JetStream's token for sessions: alphanumeric (it is the URL's user part), ~285 bits.
+NATS_TOKEN_LENGTH = 48
+#: Three servers: a stream with three replicas keeps its quorum when one node or zone goes.
+NATS_PROD_REPLICAS = 3
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ class ServicesArgs:
     spread_across_zones: bool
     #: the data tier's credentials version: pods roll when it changes (they read their Secrets at start)
     credentials_version: int
+    #: NATS's JetStream volume (the cluster's block storage class) and its servers (3 in prod: replicated stream)
+    storage_class: str
+    nats_replicas: int
 
     @classmethod
     def from_config(
@@ -67,6 +75,7 @@ class ServicesArgs:
         data: DataConnections,
         models: Models,
         otlp_endpoint: str,
+        storage_class: str,
     ) -> ServicesArgs:
         services = config.services
         namespace = naming.namespace("app")
@@ -92,6 +101,8 @@ class ServicesArgs:
             specs=service_specs(inputs),
             spread_across_zones=config.is_prod,
             credentials_version=config.data.credentials_version,
+            storage_class=storage_class,
+            nats_replicas=NATS_PROD_REPLICAS if config.is_prod else 1,
         )
 
     @property
@@ -205,6 +216,7 @@ class Services(pulumi.ComponentResource):
             declare(self._secret(args, ENGINE_API_KEY, engine_api_key), inside),
             declare(self._secret(args, PII_VAULT_KEY, pii_vault_key.result), inside),
         ]
+        secrets.append(self._events_server(args, inside))
         prerequisites = [*after, *secrets, *data.ready]
         self.services = {
             spec.name: AppService(
@@ -218,6 +230,39 @@ class Services(pulumi.ComponentResource):
         }
         self.url = f"https://{edge.hostname}"
         self.register_outputs({"url": self.url, "services": list(self.services)})
+
+    def _events_server(self, args: ServicesArgs, inside: pulumi.ResourceOptions) -> pulumi.CustomResource:
+        """NATS with JetStream for the lifecycle events, and the two Secrets with its token; returns the
+        StatefulSet (sessions starts after it, its relay reconnects anyway)."""
+        namespace = args.namespace
+        token = random.RandomPassword(
+            "nats-token",
+            length=NATS_TOKEN_LENGTH,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"]),
+        )
+        labels = standard_labels(nats.NATS, "events", args.stack)
+        server_auth = token.result.apply(nats.auth_config)
+        declare(secret(nats.SERVER_SECRET.name, namespace, labels, {nats.SERVER_SECRET.key: server_auth}), inside)
+        client_url = token.result.apply(lambda value: nats.client_url(namespace, value))
+        declare(secret(nats.CLIENT_SECRET.name, namespace, labels, {nats.CLIENT_SECRET.key: client_url}), inside)
+        declare(nats.config_map(namespace, labels, args.nats_replicas), inside)
+        declare(nats.policy(namespace, labels), inside)
+        for service in nats.services(namespace, labels):
+            declare(service, inside)
+        config = nats.server_config(namespace, args.nats_replicas)
+        config_hash = hashlib.sha256(f"{config}|{args.credentials_version}".encode()).hexdigest()[:16]
+        return declare(
+            nats.stateful_set(
+                namespace=namespace,
+                labels=labels,
+                replicas=args.nats_replicas,
+                storage_class=args.storage_class,
+                config_hash=config_hash,
+                spread_across_zones=args.spread_across_zones,
+            ),
+            inside,
+        )
 
     @staticmethod
     def _secret(args: ServicesArgs, reference: SecretKeyRef, value: pulumi.Input[str]) -> dict[str, Any]:

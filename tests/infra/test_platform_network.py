@@ -101,6 +101,7 @@ def test_internet_egress_only_where_needed(platform: Render) -> None:  # noqa: F
         (ns(platform, "serving"), "model-loader"): {443},  # model hub and bucket
         (ns(platform, "ingress"), "cert-manager"): {443, 80},  # ACME API and the HTTP-01 self-check
         (ns(platform, "monitoring"), "alertmanager"): {443},  # webhook receivers
+        (ns(platform, "app"), "sessions"): {443},  # tenants' webhooks (lifecycle events)
     }
     assert "169.254.0.0/16" in NON_INTERNET  # instance metadata stays unreachable through it
 

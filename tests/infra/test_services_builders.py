@@ -200,6 +200,7 @@ EXPECTED_SECRETS = {
     "sessions": {
         "HELPLINE_INTERNAL_TOKEN_SECRET": INTERNAL_TOKEN,
         "HELPLINE_DATABASE_URL": SecretKeyRef("sessions-database", "url"),
+        "HELPLINE_EVENTS_NATS_URL": SecretKeyRef("nats-client", "url"),
     },
     "chat": {
         "HELPLINE_INTERNAL_TOKEN_SECRET": INTERNAL_TOKEN,
@@ -322,7 +323,17 @@ def test_network_policies_follow_the_request_path() -> None:
         traces,
     }
     assert _peers(policies["auth"]["egress"], "to") == {(data, "postgres", 5432), (data, "redis", 6379), traces}
-    assert _peers(policies["sessions"]["egress"], "to") == {(data, "postgres", 5432), traces}
+    # sessions publishes lifecycle events to NATS and POSTs tenants' webhooks: the internet on 443, no private range
+    assert _peers(policies["sessions"]["egress"], "to") == {
+        (data, "postgres", 5432),
+        (APP, "nats", 4222),
+        ("", "0.0.0.0/0", 443),
+        traces,
+    }
+    (webhooks,) = [rule for rule in policies["sessions"]["egress"] if "ipBlock" in rule["to"][0]]
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= set(
+        webhooks["to"][0]["ipBlock"]["except"]
+    )
     assert _peers(policies["chat"]["egress"], "to") == {
         (APP, "sessions", 8080),
         (serving, "router", 8080),
