@@ -10,10 +10,9 @@ non-200 answer, an ``error`` event or a broken stream is a failed turn, counted 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -77,14 +76,16 @@ class EngineConversation:
     messages: list[dict[str, str]]
     turns: int = 0
     session_id: str = ""
+    index: int = 0
 
 
 @dataclass
 class DirectDriver:
     """OpenAI chat completions against the replicas, each conversation pinned to one (as the router pins it).
 
-    ``rotate_per_turn`` sends each turn to the next replica instead (round-robin, what a plain load balancer
-    does); ``send_session_id`` adds the router's session header, for a ``replicas`` list that is the router.
+    ``rotate_per_turn`` sends each turn of a conversation to the next replica instead (round-robin, what a plain
+    load balancer does to one client's requests among many: never the replica of its last turn);
+    ``send_session_id`` adds the router's session header, for a ``replicas`` list that is the router.
     """
 
     http: httpx.AsyncClient
@@ -97,17 +98,21 @@ class DirectDriver:
     name: str = "direct"
     rotate_per_turn: bool = False
     send_session_id: bool = False
-    _next_replica: itertools.count[int] = field(default_factory=itertools.count, repr=False)
 
     async def open(self, index: int) -> EngineConversation:
         replica = self.replicas[index % len(self.replicas)]
         return EngineConversation(
-            replica=replica, messages=[{"role": "system", "content": self.system_prompt}], session_id=f"bench-{index}"
+            replica=replica,
+            messages=[{"role": "system", "content": self.system_prompt}],
+            session_id=f"bench-{index}",
+            index=index,
         )
 
     def _replica_for(self, conversation: EngineConversation) -> str:
         if self.rotate_per_turn:
-            return self.replicas[next(self._next_replica) % len(self.replicas)]
+            # Per conversation, not one counter for all: with N conversations in lockstep a shared counter sends
+            # each conversation back to the same replica whenever N is a multiple of the replicas.
+            return self.replicas[(conversation.index + conversation.turns) % len(self.replicas)]
         return conversation.replica
 
     async def turn(self, conversation: Conversation, text: str) -> TurnSample:

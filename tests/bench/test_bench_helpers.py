@@ -129,7 +129,7 @@ def test_cpu_meter_counts_what_a_process_burns_between_start_and_stop() -> None:
     finally:
         child.kill()
         child.wait()
-    assert used["me"] >= 0.19
+    assert used["me"] >= 0.18  # the kernel counts CPU in 10 ms clock ticks: 0.2 s can read as 0.1899...
     assert used["idle"] < 0.05
 
 

@@ -45,7 +45,9 @@ async def test_the_run_answers_through_the_given_vllm(
     http: httpx.AsyncClient, local_run: LocalRun, vllm: EngineSimProcess
 ) -> None:
     info = local_run.info
-    assert set(info["urls"]) == {"router", "auth", "sessions", "chat", "gateway"}  # no simulator of its own
+    # No chat or classifier simulator of its own; the help centre's embedding model stays simulated (the given
+    # vLLM serves a generative model, not a pooling one), so knowledge and its embedding engine run as always.
+    assert set(info["urls"]) == {"router", "auth", "sessions", "chat", "gateway", "knowledge", "embedding-engine"}
     assert info["models"] == {"chat": "qwen-local", "classifier": "qwen-local", "max_model_len": 16384}
     customer = Customer(http, info.api_key)
     conversation = await customer.new_conversation()
