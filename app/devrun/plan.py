@@ -103,7 +103,9 @@ def simulated_engine(
     max_model_len: int,
     extra_args: tuple[str, ...] = (),
     max_restarts: int = 0,
+    api_key: str | None = None,
 ) -> ProcessSpec:
+    """One simulator process; it requires ``api_key`` on ``/v1/*`` (default: the run's generated engine key)."""
     argv = python_module(
         "app.enginesim",
         model_id,
@@ -121,7 +123,8 @@ def simulated_engine(
         str(SHUTDOWN_GRACE_SECONDS),
         *extra_args,
     )
-    env = {"VLLM_API_KEY": run_secrets.engine_api_key, "ENGINESIM_CONTROL_TOKEN": run_secrets.sim_control_token}
+    key = run_secrets.engine_api_key if api_key is None else api_key
+    env = {"VLLM_API_KEY": key, "ENGINESIM_CONTROL_TOKEN": run_secrets.sim_control_token}
     return ProcessSpec(name, argv, env, ready_url=f"{config.url_of(name)}/health", max_restarts=max_restarts)
 
 
@@ -149,7 +152,8 @@ def simulated_engines(config: RunConfig, engines: SimulatedEngines, run_secrets:
 
 def embedding_engine(config: RunConfig, run_secrets: RunSecrets) -> ProcessSpec:
     """The simulated embedding model (``--runner pooling``, as vLLM serves one), in every local run (with the
-    simulators' extra flags when the chat engines are simulated too)."""
+    simulators' extra flags when the chat engines are simulated too). It takes the key of the engine the run
+    talks to, a real vLLM's included: one key for everything behind the router, whose ``/v1/models`` asks them all."""
     extra_args = config.engine.extra_args if isinstance(config.engine, SimulatedEngines) else ()
     return simulated_engine(
         config,
@@ -160,6 +164,7 @@ def embedding_engine(config: RunConfig, run_secrets: RunSecrets) -> ProcessSpec:
         max_model_len=SIMULATED_EMBEDDING_MAX_MODEL_LEN,
         extra_args=("--runner", "pooling", *extra_args),
         max_restarts=3,
+        api_key=engine_api_key(config, run_secrets) or "",
     )
 
 
@@ -213,10 +218,10 @@ def build_plan(config: RunConfig, run_secrets: RunSecrets, models: EngineModels,
     }
     knowledge_env = {
         "HELPLINE_DATABASE_URL": config.database_url_of("knowledge"),
-        # through the router, like chat's models; the simulated embedding engine takes the run's engine key
+        # through the router, like chat's models; the simulated embedding engine takes the engine's key
         "HELPLINE_EMBEDDING_URL": f"{config.url_of('router')}/v1",
         "HELPLINE_EMBEDDING_MODEL": EMBEDDING_MODEL,
-        "HELPLINE_EMBEDDING_API_KEY": run_secrets.engine_api_key,
+        **({"HELPLINE_EMBEDDING_API_KEY": key} if key else {}),
         "HELPLINE_MIN_SIMILARITY": str(SIMULATED_MIN_SIMILARITY),
     }
     router = ProcessSpec(

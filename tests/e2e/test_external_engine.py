@@ -57,7 +57,9 @@ async def test_the_run_answers_through_the_given_vllm(
     assert turn.text
     assert metric_value(vllm.metrics_text(), "vllm:generation_tokens_total") > before  # it answered
     models = await http.get(f"{info.url('router')}/v1/models", headers={"Authorization": f"Bearer {API_KEY}"})
-    assert [card["id"] for card in models.json()["data"]] == ["qwen-local"]
+    assert models.status_code == 200, models.text
+    # the given vLLM's model, and the help centre's embedding model behind the same router (and the same key)
+    assert {card["id"] for card in models.json()["data"]} == {"qwen-local", "helpline-embedding"}
 
 
 def test_a_wrong_key_is_refused_before_anything_starts(vllm: EngineSimProcess) -> None:
